@@ -1,0 +1,50 @@
+-- Seed 003 (atomic V2 conversations): adoption, success rate, V1 leftovers.
+
+-- name: v2_daily(now)
+-- Seed 003 "V2 adoption rate": V2 conversations per UTC day for the 7 days up to now
+-- (conversations_v2_created_at_idx); days without any show 0.
+SELECT to_char(d.day, 'YYYY-MM-DD') AS day, count(c.id) AS count
+FROM generate_series(date_trunc('day', :now::timestamptz AT TIME ZONE 'UTC') - interval '6 days',
+                     date_trunc('day', :now::timestamptz AT TIME ZONE 'UTC'),
+                     interval '1 day') AS d (day)
+LEFT JOIN public.conversations_v2 c
+  ON c.created_at >= d.day AT TIME ZONE 'UTC'
+ AND c.created_at < (d.day + interval '1 day') AT TIME ZONE 'UTC'
+ AND c.created_at <= :now::timestamptz
+GROUP BY d.day
+ORDER BY d.day;
+
+-- name: v2_success_rate()
+-- Seed 003 "V2 success rate": conversations with an initial message over all conversations.
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE initial_message IS NOT NULL) AS with_initial_message,
+       CASE WHEN count(*) > 0
+            THEN round(count(*) FILTER (WHERE initial_message IS NOT NULL)::numeric
+                       / count(*) * 100, 2)
+       END::float8 AS success_rate_pct
+FROM public.conversations_v2;
+
+-- name: v1_orphans()
+-- Seed 003 "Problem Statement": V1 conversations left by the non-atomic 3-step create, with no
+-- participants or no messages.
+SELECT count(*) FILTER (WHERE NOT x.has_participants OR NOT x.has_messages) AS orphans,
+       count(*) FILTER (WHERE NOT x.has_participants) AS without_participants,
+       count(*) FILTER (WHERE NOT x.has_messages) AS without_messages,
+       count(*) AS v1_conversations
+FROM (
+  SELECT EXISTS (SELECT 1 FROM public.conversation_participants p
+                  WHERE p.conversation_id = c.id) AS has_participants,
+         EXISTS (SELECT 1 FROM public.messages m WHERE m.conversation_id = c.id) AS has_messages
+  FROM public.conversations c
+) x;
+
+-- name: recent_v2_page(after_sort, after_id, limit)
+-- Recent V2 conversations, newest first (keyset on created_at, id).
+SELECT c.id, c.created_at, c.status, c.help_request_id, c.requester_id, c.helper_id,
+       left(c.initial_message, 120) AS initial_message,
+       (SELECT count(*) FROM public.messages_v2 m WHERE m.conversation_id = c.id) AS messages
+FROM public.conversations_v2 c
+WHERE :after_id::uuid IS NULL
+   OR (c.created_at, c.id) < (:after_sort::timestamptz, :after_id::uuid)
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT :limit;

@@ -1,0 +1,93 @@
+-- Seed 002 (message_deliveries.user_id linkage): integrity, trigger activity, flags, triggers.
+
+-- name: inconsistency_rate()
+-- Seed 002 "Inconsistency Rate": deliveries with NULL user_id whose guest is linked and not
+-- removed (the debugging query's rows), over all deliveries. The numerator walks the partial
+-- index message_deliveries_unlinked_idx (cost follows the unlinked rows); the total is exact
+-- while the table is small and the planner's estimate once it is large (total_is_estimate).
+SELECT i.inconsistent,
+       t.total,
+       t.total_is_estimate,
+       CASE WHEN t.total > 0 THEN round(100.0 * i.inconsistent / t.total, 4) ELSE 0 END::float8
+         AS rate_pct
+FROM (
+  SELECT count(*) AS inconsistent
+  FROM public.message_deliveries d
+  JOIN public.event_guests g ON g.id = d.guest_id
+  WHERE d.user_id IS NULL AND g.user_id IS NOT NULL AND g.removed_at IS NULL
+) i,
+(
+  SELECT CASE WHEN e.estimate < 200000
+              THEN (SELECT count(*) FROM public.message_deliveries)
+              ELSE e.estimate END AS total,
+         e.estimate >= 200000 AS total_is_estimate
+  FROM (
+    SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::bigint AS estimate
+    FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+    WHERE c.oid = 'public.message_deliveries'::regclass
+  ) e
+) t;
+
+-- name: trigger_success_rate(now)
+-- Seed 002 "Trigger Success Rate": successful links / attempts of the auto-link trigger in the
+-- 24 h before now (user_link_audit_created_at_idx). NULL rate when there were no attempts.
+SELECT count(*) AS attempts,
+       count(*) FILTER (WHERE outcome = 'linked') AS linked,
+       count(*) FILTER (WHERE outcome = 'no_match') AS no_match,
+       count(*) FILTER (WHERE outcome = 'skipped') AS skipped,
+       CASE WHEN count(*) > 0
+            THEN round(100.0 * count(*) FILTER (WHERE outcome = 'linked') / count(*), 2)
+       END::float8 AS rate_pct
+FROM public.user_link_audit
+WHERE table_name = 'message_deliveries'
+  AND created_at >= :now::timestamptz - interval '24 hours'
+  AND created_at <= :now::timestamptz;
+
+-- name: backfill_activity(now)
+-- Seed 002 "Backfill Activity": automatic and manual backfills in the 24 h before now.
+SELECT count(*) AS backfills,
+       coalesce(sum((metadata ->> 'deliveries_updated')::int), 0) AS deliveries_updated,
+       max(created_at) AS latest
+FROM public.user_link_audit
+WHERE table_name = 'message_deliveries_backfill'
+  AND created_at >= :now::timestamptz - interval '24 hours'
+  AND created_at <= :now::timestamptz;
+
+-- name: triggers_enabled()
+-- Seed 002 "Rollback Plan": the two linkage triggers, present and enabled.
+SELECT count(*) FILTER (WHERE t.oid IS NULL OR t.tgenabled = 'D') AS not_enabled,
+       coalesce(string_agg(v.name, ', ') FILTER (WHERE t.oid IS NOT NULL AND t.tgenabled = 'D'), '')
+         AS disabled,
+       coalesce(string_agg(v.name, ', ') FILTER (WHERE t.oid IS NULL), '') AS missing
+FROM (VALUES ('public.message_deliveries', 'trigger_message_deliveries_auto_link_user'),
+             ('public.event_guests', 'trigger_backfill_deliveries_on_guest_link')) AS v (rel, name)
+LEFT JOIN pg_trigger t ON t.tgrelid = to_regclass(v.rel) AND t.tgname = v.name;
+
+-- name: feature_flags()
+-- Seed 002 "Feature Flags": the two linking flags, read through get_feature_flag().
+SELECT public.get_feature_flag('LINK_USER_BY_PHONE') AS main_linking,
+       public.get_feature_flag('LINK_USER_BY_PHONE_FALLBACK_TO_USERS') AS phone_fallback,
+       (NOT public.get_feature_flag('LINK_USER_BY_PHONE'))::int AS main_linking_off;
+
+-- name: unlinked_page(after_id, limit)
+-- Seed 002's debugging query "deliveries that should be linkable but aren't", keyset on id.
+SELECT d.id, g.guest_name, g.user_id AS guest_user_id, d.user_id AS delivery_user_id,
+       g.event_id, d.guest_id, d.created_at
+FROM public.message_deliveries d
+JOIN public.event_guests g ON g.id = d.guest_id
+WHERE d.user_id IS NULL
+  AND g.user_id IS NOT NULL
+  AND g.removed_at IS NULL
+  AND (:after_id::uuid IS NULL OR d.id > :after_id::uuid)
+ORDER BY d.id
+LIMIT :limit;
+
+-- name: link_audit_page(after_sort, after_id, limit)
+-- Seed 002 "Check recent trigger activity": user_link_audit, newest first (keyset).
+SELECT id, created_at, table_name, outcome, record_id, matched_user_id,
+       metadata::text AS metadata
+FROM public.user_link_audit
+WHERE :after_id::bigint IS NULL
+   OR (created_at, id) < (:after_sort::timestamptz, :after_id::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT :limit;

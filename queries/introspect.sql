@@ -1,0 +1,29 @@
+-- The console's own catalog inspection: which relations, columns and functions exist, read once
+-- per connection, so a check whose objects are missing is UNKNOWN instead of failing.
+
+-- name: relations()
+SELECT n.nspname || '.' || c.relname AS name
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast');
+
+-- name: columns()
+SELECT n.nspname || '.' || c.relname || '.' || a.attname AS name
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast');
+
+-- name: functions()
+SELECT DISTINCT n.nspname || '.' || p.proname AS name
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema');
+
+-- name: server()
+SELECT current_setting('server_version') AS version,
+       current_setting('server_version_num')::int AS version_num,
+       current_user AS role, current_database() AS dbname,
+       pg_is_in_recovery() AS in_recovery,
+       current_setting('transaction_read_only') = 'on' AS read_only;

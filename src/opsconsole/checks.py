@@ -1,0 +1,384 @@
+"""The check engine: named queries in, OK / WARNING / CRITICAL / UNKNOWN results out.
+
+One engine serves the TUI's tiles and ``opsconsole check``, so the two can never disagree. A
+check whose relations, columns or functions are missing is UNKNOWN naming them; a failed or
+timed-out query is UNKNOWN with the error. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+import psycopg
+
+from opsconsole import sanitize
+from opsconsole.catalog import Catalog, CheckSpec, ScreenSpec
+from opsconsole.db import Connection
+from opsconsole.introspect import SchemaInfo
+
+Clock = Callable[[], datetime]
+
+
+class Status(IntEnum):
+    """Monitoring-plugin status; the int is the plugin exit code."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+    @property
+    def severity(self) -> int:
+        """Rank for "worst first": CRITICAL > UNKNOWN > WARNING > OK (int)."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Status.OK: 0, Status.WARNING: 1, Status.UNKNOWN: 2, Status.CRITICAL: 3}
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check.
+
+    Attributes:
+        id: check id, e.g. ``deliveries.inconsistency_rate``.
+        screen: screen id.
+        title: one-line title.
+        status: :class:`Status`.
+        value: the number thresholds apply to (float | None), in ``unit``.
+        unit: "%", "s", "h", "rows", ... (str).
+        values: every column (row checks) or count per key (breakdown checks).
+        summary: one line for a tile or a cron mail (str, sanitised).
+        runbook: one-line hint of what to do (str).
+        source: the seed document the check comes from (str).
+        query: the named query ``file.name`` (str).
+        duration_ms: wall time of the query in ms (float).
+        error: why the check could not be evaluated, or None.
+        installed: False when the screen's subsystem is absent (the check then counts toward the
+            exit code only when asked for by name).
+        rows: the breakdown rows, for display (list of dicts; empty for row checks).
+        checked_at: when it ran (aware datetime, UTC).
+    """
+
+    id: str
+    screen: str
+    title: str
+    status: Status
+    value: float | None
+    unit: str
+    values: dict[str, Any]
+    summary: str
+    runbook: str
+    source: str
+    query: str
+    duration_ms: float
+    error: str | None
+    installed: bool = True
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def utc_now() -> datetime:
+    """The default clock (aware datetime, UTC)."""
+    return datetime.now(UTC)
+
+
+def run_check(
+    conn: Connection,
+    catalog: Catalog,
+    schema: SchemaInfo,
+    screen: ScreenSpec,
+    spec: CheckSpec,
+    *,
+    clock: Clock = utc_now,
+) -> CheckResult:
+    """Run one check.
+
+    Args:
+        conn: a read-only monitoring session (autocommit).
+        catalog: the loaded catalog.
+        schema: what the database holds (:func:`opsconsole.introspect.inspect`).
+        screen: the check's screen.
+        spec: the check.
+        clock: returns "now" for time-relative queries (aware datetime).
+
+    Returns:
+        CheckResult; never raises for a missing object or a failed query (UNKNOWN instead).
+    """
+    now = clock()
+    screen_missing = schema.missing(screen.requires)
+    missing = screen_missing or schema.missing(spec.requires)
+    if missing:
+        adapt = catalog.query_file(spec.query)
+        return _unknown(
+            screen,
+            spec,
+            f"not installed: {', '.join(missing)} (adapt {adapt})",
+            installed=not screen_missing,
+            now=now,
+        )
+    query = catalog.query(spec.query)
+    params: dict[str, Any] = {"now": now, **spec.params}
+    started = time.perf_counter()
+    try:
+        rows = conn.execute(query.sql.encode(), params).fetchall()
+    except psycopg.Error as exc:
+        elapsed = (time.perf_counter() - started) * 1000
+        return _unknown(screen, spec, describe_query_error(exc), now=now, duration_ms=elapsed)
+    elapsed = (time.perf_counter() - started) * 1000
+    return evaluate(screen, spec, rows, duration_ms=elapsed, now=now)
+
+
+def run_all(
+    conn: Connection,
+    catalog: Catalog,
+    schema: SchemaInfo,
+    *,
+    only: Iterable[str] | None = None,
+    clock: Clock = utc_now,
+) -> list[CheckResult]:
+    """Run every check (or those selected by ``only``), in catalog order.
+
+    Args:
+        only: check ids or screen ids; None = all.
+
+    Returns:
+        list[CheckResult]; once the connection is lost the remaining checks are UNKNOWN.
+    """
+    selected = select(catalog, only)
+    results: list[CheckResult] = []
+    for screen, spec in selected:
+        if conn.closed or conn.broken:
+            results.append(_unknown(screen, spec, "connection lost", now=clock()))
+            continue
+        results.append(run_check(conn, catalog, schema, screen, spec, clock=clock))
+    return results
+
+
+def select(catalog: Catalog, only: Iterable[str] | None) -> list[tuple[ScreenSpec, CheckSpec]]:
+    """The (screen, check) pairs named by ``only`` (check ids or screen ids; None = all).
+
+    Raises:
+        KeyError: a name matches no check and no screen (message lists the name).
+    """
+    pairs = catalog.checks()
+    if only is None:
+        return pairs
+    wanted = list(only)
+    unknown = [w for w in wanted if not any(w in (s.id, c.id) for s, c in pairs)]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    return [(s, c) for s, c in pairs if s.id in wanted or c.id in wanted]
+
+
+def worst(results: Iterable[CheckResult], *, count_not_installed: bool = False) -> Status:
+    """The worst status (CRITICAL > UNKNOWN > WARNING > OK); OK for no results.
+
+    Args:
+        count_not_installed: include checks whose subsystem is absent (True when the user asked
+            for them by name).
+    """
+    statuses = [r.status for r in results if r.installed or count_not_installed]
+    return max(statuses, key=lambda s: s.severity, default=Status.OK)
+
+
+def worst_first(results: Iterable[CheckResult]) -> list[CheckResult]:
+    """Results sorted worst first, then by screen and id (list[CheckResult])."""
+    return sorted(results, key=lambda r: (-r.status.severity, r.screen, r.id))
+
+
+def evaluate(
+    screen: ScreenSpec,
+    spec: CheckSpec,
+    rows: list[dict[str, Any]],
+    *,
+    duration_ms: float = 0.0,
+    now: datetime | None = None,
+) -> CheckResult:
+    """Turn a query's rows into a result (pure: no I/O).
+
+    Raises:
+        nothing; a missing value column gives UNKNOWN naming it.
+    """
+    now = now or utc_now()
+    if spec.shape == "breakdown":
+        values = _breakdown(rows, spec)
+        if values is None:
+            return _unknown(
+                screen,
+                spec,
+                f"query {spec.query} returned no column "
+                f"'{spec.key_column}' or '{spec.count_column}'",
+                now=now,
+            )
+        raw: Any = values.get(spec.value, 0) if spec.value != "*" else sum(values.values())
+    else:
+        if len(rows) != 1:
+            return _unknown(
+                screen,
+                spec,
+                f"query {spec.query} returned {len(rows)} rows, expected 1",
+                now=now,
+                duration_ms=duration_ms,
+            )
+        values = {k: _plain(v) for k, v in rows[0].items()}
+        if spec.value not in values:
+            return _unknown(
+                screen,
+                spec,
+                f"query {spec.query} returned no column '{spec.value}'",
+                now=now,
+                duration_ms=duration_ms,
+            )
+        raw = values[spec.value]
+    value = _number(raw)
+    status, summary = _judge(spec, value, {**spec.params, **values})
+    return CheckResult(
+        id=spec.id,
+        screen=screen.id,
+        title=spec.title,
+        status=status,
+        value=value,
+        unit=spec.unit,
+        values=values,
+        summary=summary,
+        runbook=spec.runbook,
+        source=spec.source,
+        query=spec.query,
+        duration_ms=round(duration_ms, 2),
+        error=None,
+        rows=[{k: _plain(v) for k, v in r.items()} for r in rows]
+        if spec.shape == "breakdown"
+        else [],
+        checked_at=now,
+    )
+
+
+def describe_query_error(exc: psycopg.Error) -> str:
+    """One line for a failed query: timeout, lost connection, missing object or the server's
+    message (str, sanitised)."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return "timed out (statement_timeout): the query is too slow for this database"
+    if isinstance(exc, psycopg.OperationalError):
+        return "connection lost: " + sanitize.clean(
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "server closed"
+        )
+    primary = exc.diag.message_primary if exc.diag else None
+    return sanitize.clean(primary or str(exc), 300)
+
+
+def _judge(spec: CheckSpec, value: float | None, values: dict[str, Any]) -> tuple[Status, str]:
+    if value is None:
+        if spec.when_null == "ok":
+            return Status.OK, spec.null_summary
+        return Status.UNKNOWN, f"no value in column '{spec.value}'"
+    status = Status.OK
+    if _beyond(value, spec.warning_above, spec.warning_below):
+        status = Status.WARNING
+    if _beyond(value, spec.critical_above, spec.critical_below):
+        status = Status.CRITICAL
+    return status, _format(spec.summary, values)
+
+
+def _beyond(value: float, above: float | None, below: float | None) -> bool:
+    return (above is not None and value > above) or (below is not None and value < below)
+
+
+def _breakdown(rows: list[dict[str, Any]], spec: CheckSpec) -> dict[str, Any] | None:
+    values: dict[str, Any] = {}
+    for row in rows:
+        if spec.key_column not in row or spec.count_column not in row:
+            return None
+        key = sanitize.clean(row[spec.key_column], 80)
+        values[key] = values.get(key, 0) + int(row[spec.count_column] or 0)
+    return values
+
+
+class _Values(dict[str, Any]):
+    def __missing__(self, key: str) -> Any:
+        if key.endswith("_s") is False and f"{key}_s" in self:
+            return human_duration(_number(self[f"{key}_s"]))
+        return 0
+
+
+def _format(template: str, values: dict[str, Any]) -> str:
+    safe = _Values(
+        {k: sanitize.clean(v, 120) if isinstance(v, str) else v for k, v in values.items()}
+    )
+    try:
+        return sanitize.clean(template.format_map(safe), 300)
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        return f"(summary template error: {exc})"
+
+
+def human_duration(seconds: float | None) -> str:
+    """Render seconds as ``45s``, ``12m 5s``, ``26h 0m`` or ``3d 2h`` (str; "-" for None)."""
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60}s"
+    if s < 86400 * 3:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def _number(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return float(raw)
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly value: Decimal -> float, datetime -> ISO 8601, bytes -> hex."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _unknown(
+    screen: ScreenSpec,
+    spec: CheckSpec,
+    error: str,
+    *,
+    installed: bool = True,
+    now: datetime,
+    duration_ms: float = 0.0,
+) -> CheckResult:
+    return CheckResult(
+        id=spec.id,
+        screen=screen.id,
+        title=spec.title,
+        status=Status.UNKNOWN,
+        value=None,
+        unit=spec.unit,
+        values={},
+        summary=error,
+        runbook=spec.runbook,
+        source=spec.source,
+        query=spec.query,
+        duration_ms=round(duration_ms, 2),
+        error=error,
+        installed=installed,
+        checked_at=now,
+    )
