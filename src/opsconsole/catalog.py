@@ -17,13 +17,25 @@ from pathlib import Path
 from typing import Literal
 
 import aiosql
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from opsconsole.errors import BadInput
 
 ID_RE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 REQUIRE_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*|\(\))?$")
 KEYSET_PARAMS = ("after_id", "limit")  # plus after_sort when the keyset is not the id
+
+
+def _require_item(item: str) -> str:
+    if not REQUIRE_RE.match(item):
+        raise ValueError(f"'{item}' is not schema.relation, schema.relation.column or "
+                         "schema.function()")
+    return item
+
+
+Require = Annotated[str, AfterValidator(_require_item)]
 
 
 class _Spec(BaseModel):
@@ -55,19 +67,9 @@ class CheckSpec(_Spec):
     summary: str
     runbook: str
     source: str
-    requires: list[str] = []
+    requires: list[Require] = []
     params: dict[str, int | float | str] = {}
     cadence_s: int | None = Field(default=None, ge=1)
-
-    @field_validator("requires")
-    @classmethod
-    def _requires_shape(cls, value: list[str]) -> list[str]:
-        for item in value:
-            if not REQUIRE_RE.match(item):
-                raise ValueError(
-                    f"'{item}' is not schema.relation, schema.relation.column or schema.function()"
-                )
-        return value
 
 
 class ColumnSpec(_Spec):
@@ -97,7 +99,7 @@ class TableSpec(_Spec):
     page_size: int = Field(default=50, ge=1, le=1000)
     drill: DrillSpec | None = None
     hidden: bool = False
-    requires: list[str] = []
+    requires: list[Require] = []
     source: str = ""
 
     @model_validator(mode="after")
@@ -126,7 +128,7 @@ class ScreenSpec(_Spec):
     key: str = ""
     order: int = 100
     source: str = ""
-    requires: list[str] = []
+    requires: list[Require] = []
     checks: list[CheckSpec] = []
     tables: list[TableSpec] = []
     actions: list[ActionRef] = []

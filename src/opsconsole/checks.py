@@ -96,7 +96,7 @@ def run_check(
     screen: ScreenSpec,
     spec: CheckSpec,
     *,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
 ) -> CheckResult:
     """Run one check.
 
@@ -106,12 +106,13 @@ def run_check(
         schema: what the database holds (:func:`opsconsole.introspect.inspect`).
         screen: the check's screen.
         spec: the check.
-        clock: returns "now" for time-relative queries (aware datetime).
+        clock: returns "now" for time-relative queries (aware datetime; default
+            :func:`utc_now`, looked up at call time).
 
     Returns:
         CheckResult; never raises for a missing object or a failed query (UNKNOWN instead).
     """
-    now = clock()
+    now = (clock or utc_now)()
     screen_missing = schema.missing(screen.requires)
     missing = screen_missing or schema.missing(spec.requires)
     if missing:
@@ -141,7 +142,7 @@ def run_all(
     schema: SchemaInfo,
     *,
     only: Iterable[str] | None = None,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
 ) -> list[CheckResult]:
     """Run every check (or those selected by ``only``), in catalog order.
 
@@ -155,7 +156,7 @@ def run_all(
     results: list[CheckResult] = []
     for screen, spec in selected:
         if conn.closed or conn.broken:
-            results.append(_unknown(screen, spec, "connection lost", now=clock()))
+            results.append(_unknown(screen, spec, "connection lost", now=(clock or utc_now)()))
             continue
         results.append(run_check(conn, catalog, schema, screen, spec, clock=clock))
     return results

@@ -1,0 +1,110 @@
+"""The shipped catalog loads, every reference resolves, and bad specs fail with file and key."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from opsconsole import catalog
+from opsconsole.errors import BadInput
+
+# Check ids that scripts and alerts depend on (issue 3): they must exist and keep their names.
+REQUIRED_CHECK_IDS = {
+    "coordination.status_breakdown", "coordination.missing_intents", "coordination.jobs_missing",
+    "coordination.duplicate_jobs", "coordination.constraints",
+    "jobs.failed_last_hour", "jobs.oldest_pending_age", "jobs.stuck_running",
+    "jobs.delivery_backlog",
+    "deliveries.inconsistency_rate", "deliveries.trigger_success_rate",
+    "deliveries.backfill_activity", "deliveries.triggers_enabled",
+    "moderation.pending_reports", "moderation.quota_exhausted", "moderation.quota_reset_age",
+    "moderation.rls_enabled",
+    "conversations.v2_daily", "conversations.v2_success_rate", "conversations.v1_orphans",
+    "schema.migrations", "schema.structure", "schema.security_definer",
+    "connection.replica_lag",
+}
+
+
+@pytest.fixture
+def copy_root(tmp_path: Path) -> Path:
+    root = catalog.default_root()
+    shutil.copytree(root / "queries", tmp_path / "queries")
+    shutil.copytree(root / "screens", tmp_path / "screens")
+    return tmp_path
+
+
+def test_every_shipped_spec_loads_and_resolves() -> None:
+    cat = catalog.load()
+    ids = {c.id for _, c in cat.checks()}
+    assert ids >= REQUIRED_CHECK_IDS
+    screens = {s.id for s in cat.screens}
+    assert {"coordination", "jobs", "deliveries", "moderation", "conversations", "schema",
+            "flags", "audit"} <= screens
+    for _, check in cat.checks():
+        assert check.query in cat.queries
+        assert check.runbook and check.source
+    for table in cat.tables().values():
+        assert "limit" in cat.query(table.query).parameters
+
+
+def test_every_query_binds_parameters_not_formatting() -> None:
+    cat = catalog.load()
+    for ref, query in cat.queries.items():
+        assert not re.search(r"\{[a-z_]+\}", query.sql), f"{ref} looks like a format string"
+        for name in query.parameters:
+            assert f"%({name})s" in query.sql, ref
+
+
+def test_unknown_key_names_file_and_key(copy_root: Path) -> None:
+    path = copy_root / "screens" / "jobs.toml"
+    path.write_text(path.read_text().replace('title = "Jobs"', 'title = "Jobs"\ncolour = "red"'))
+    with pytest.raises(BadInput, match=r"jobs\.toml: colour: Extra inputs are not permitted"):
+        catalog.load(copy_root)
+
+
+def test_missing_query_names_file_and_check(copy_root: Path) -> None:
+    path = copy_root / "screens" / "jobs.toml"
+    path.write_text(path.read_text().replace('query = "jobs.stuck_running"',
+                                             'query = "jobs.stuck_runing"'))
+    with pytest.raises(BadInput, match=r"jobs\.toml: check jobs\.stuck_running: query "
+                                       r"jobs\.stuck_runing not found in queries/jobs\.sql"):
+        catalog.load(copy_root)
+
+
+def test_query_parameter_without_value_is_rejected(copy_root: Path) -> None:
+    path = copy_root / "screens" / "jobs.toml"
+    path.write_text(path.read_text().replace("params = { timeout_s = 900 }\n", ""))
+    with pytest.raises(BadInput, match=r"needs parameters \['timeout_s'\]"):
+        catalog.load(copy_root)
+
+
+def test_duplicate_check_id_is_rejected(copy_root: Path) -> None:
+    path = copy_root / "screens" / "flags.toml"
+    path.write_text(path.read_text() + """
+[[checks]]
+id = "jobs.stuck_running"
+title = "x"
+query = "jobs.failed_last_hour"
+value = "failed"
+summary = "x"
+runbook = "x"
+source = "x"
+""")
+    with pytest.raises(BadInput, match="already defined"):
+        catalog.load(copy_root)
+
+
+def test_catalog_dir_without_screens_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "queries").mkdir()
+    with pytest.raises(BadInput, match="has no screens/ folder"):
+        catalog.load(tmp_path)
+
+
+def test_bad_requires_item_is_rejected(copy_root: Path) -> None:
+    path = copy_root / "screens" / "jobs.toml"
+    path.write_text(path.read_text().replace('requires = ["public.sms_outbound_jobs"]',
+                                             'requires = ["sms_outbound_jobs"]'))
+    with pytest.raises(BadInput, match=r"is not schema\.relation"):
+        catalog.load(copy_root)
