@@ -27,3 +27,7 @@ SELECT current_setting('server_version') AS version,
        current_user AS role, current_database() AS dbname,
        pg_is_in_recovery() AS in_recovery,
        current_setting('transaction_read_only') = 'on' AS read_only;
+
+-- name: reltuples(relation)
+-- The planner's row estimate of one relation (0 when never analysed).
+SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = to_regclass(:relation);
