@@ -1,0 +1,147 @@
+"""Rendering of database values and check results as inert rich Text (no Textual here).
+
+Every value that came from the database passes through :func:`opsconsole.sanitize.clean` and
+is wrapped in :class:`rich.text.Text`, never parsed as markup, so a message body cannot style
+the screen, move the cursor or write the clipboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.text import Text
+
+from opsconsole import sanitize
+from opsconsole.catalog import ColumnSpec
+from opsconsole.checks import CheckResult, Status, human_duration
+
+DEFAULT_WIDTH = 40
+ID_WIDTH = 8  # a UUID is shown by its first 8 characters; the row detail shows it whole
+
+STATUS_LABEL = {
+    Status.OK: "OK",
+    Status.WARNING: "WARN",
+    Status.CRITICAL: "CRIT",
+    Status.UNKNOWN: "UNKN",
+}
+STATUS_STYLE = {
+    Status.OK: "green",
+    Status.WARNING: "bold black on yellow",
+    Status.CRITICAL: "bold white on red",
+    Status.UNKNOWN: "bold magenta",
+}
+
+
+def status_text(status: Status) -> Text:
+    """The 4-character status badge (Text; readable without colour)."""
+    return Text(STATUS_LABEL[status].ljust(4), style=STATUS_STYLE[status])
+
+
+def plain(value: Any, max_len: int | None = DEFAULT_WIDTH) -> Text:
+    """Untrusted value as one line of inert text ("-" for None)."""
+    if value is None:
+        return Text("-", style="dim")
+    return Text(sanitize.clean(value, max_len), no_wrap=True, overflow="ellipsis")
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A timestamp from a row value (datetime or ISO text), or None."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            return as_datetime(datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
+
+
+def cell(column: ColumnSpec, value: Any, now: datetime) -> Text:
+    """Render one table cell by the column's kind.
+
+    Args:
+        column: the column spec (kind text/number/time/age/bool/id, optional width).
+        value: the raw database value.
+        now: the console clock's "now", for ages (aware datetime).
+
+    Returns:
+        Text with no markup and no control characters.
+    """
+    if value is None:
+        return Text("-", style="dim")
+    render = _KINDS.get(column.kind)
+    shown = render(column, value, now) if render else None
+    return shown if shown is not None else plain(value, column.width or DEFAULT_WIDTH)
+
+
+def _age(column: ColumnSpec, value: Any, now: datetime) -> Text | None:
+    ts = as_datetime(value)
+    if ts is None:
+        return None
+    return Text(human_duration((now - ts).total_seconds()), justify="right")
+
+
+def _time(column: ColumnSpec, value: Any, now: datetime) -> Text | None:
+    ts = as_datetime(value)
+    return Text(ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M")) if ts else None
+
+
+def _bool(column: ColumnSpec, value: Any, now: datetime) -> Text:
+    return Text("yes", style="bold") if value else Text("no", style="dim")
+
+
+def _number(column: ColumnSpec, value: Any, now: datetime) -> Text:
+    return Text(sanitize.clean(value, column.width or 16), justify="right")
+
+
+def _id(column: ColumnSpec, value: Any, now: datetime) -> Text:
+    return Text(sanitize.clean(value, None)[:ID_WIDTH], style="cyan")
+
+
+_KINDS: dict[str, Callable[[ColumnSpec, Any, datetime], Text | None]] = {
+    "age": _age,
+    "time": _time,
+    "bool": _bool,
+    "number": _number,
+    "id": _id,
+}
+
+
+def row_cells(columns: Sequence[ColumnSpec], row: dict[str, Any], now: datetime) -> list[Text]:
+    """Every cell of a row, in column order (list[Text])."""
+    return [cell(c, row.get(c.name), now) for c in columns]
+
+
+def row_key(row: dict[str, Any]) -> str:
+    """The DataTable key of a row: its ``id`` column as text."""
+    return str(row.get("id"))
+
+
+def matches(cells: Iterable[Text], needle: str) -> bool:
+    """Whether any rendered cell contains ``needle`` (case-insensitive)."""
+    low = needle.lower()
+    return any(low in c.plain.lower() for c in cells)
+
+
+def check_value(result: CheckResult) -> str:
+    """The check's number with its unit, e.g. ``2.31 %``, ``12m 5s``, ``4 jobs`` ("-" if none)."""
+    value = result.value
+    if value is None:
+        return "-"
+    if result.unit == "s":
+        return human_duration(value)
+    if result.unit == "h":
+        return f"{value:.1f} h"
+    if result.unit == "%":
+        return f"{value:.2f} %"
+    number = f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
+    return f"{number} {result.unit}".strip()
+
+
+def age_text(seconds: float | None) -> str:
+    """``3s old``-style text for a data age in seconds ("no data yet" for None)."""
+    if seconds is None:
+        return "no data yet"
+    return f"{human_duration(seconds)} old"

@@ -1,0 +1,102 @@
+"""The console's one read-only monitoring session, shared by every worker (no Textual here).
+
+psycopg connections are not thread-safe, so every use goes through :meth:`Monitor.call`, which
+holds a lock, (re)connects and introspects once per connection, and turns a lost connection
+into :class:`ConnectionLost` so the UI can show "reconnecting" and keep its last data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import psycopg
+
+from opsconsole import db, introspect
+from opsconsole.catalog import Catalog
+from opsconsole.checks import describe_query_error
+from opsconsole.errors import ConnectionFailed
+from opsconsole.introspect import SchemaInfo
+
+T = TypeVar("T")
+
+
+class ConnectionLost(Exception):
+    """The monitoring session is gone (or could not be opened); the message is one line."""
+
+    @property
+    def message(self) -> str:
+        """The one-line reason (str)."""
+        return str(self.args[0]) if self.args else "connection lost"
+
+
+class Monitor:
+    """A lazily opened, lock-protected read-only session.
+
+    Args:
+        dsn: the monitoring DSN (the replica's when the profile has one).
+        catalog: the loaded catalog (for introspection queries).
+        statement_timeout_ms: per-statement limit of the session, in ms.
+    """
+
+    def __init__(self, dsn: str, catalog: Catalog, statement_timeout_ms: int) -> None:
+        self._dsn = dsn
+        self._catalog = catalog
+        self._timeout_ms = statement_timeout_ms
+        self._lock = threading.Lock()
+        self._conn: db.Connection | None = None
+        self.schema: SchemaInfo | None = None
+        self.info: db.ServerInfo | None = None
+
+    def call(self, fn: Callable[[db.Connection, SchemaInfo], T]) -> T:
+        """Run ``fn(conn, schema)`` with the session, connecting first if needed.
+
+        Raises:
+            ConnectionLost: the server is unreachable, or the connection broke during ``fn``.
+        """
+        with self._lock:
+            conn, schema = self._ensure()
+            try:
+                out = fn(conn, schema)
+            except psycopg.OperationalError as exc:
+                self._drop()
+                raise ConnectionLost(describe_query_error(exc)) from exc
+            if conn.broken or conn.closed:
+                self._drop()
+                raise ConnectionLost("connection lost: the server closed the session")
+            return out
+
+    def close(self, timeout_s: float = 1.0) -> None:
+        """Close the session (waits up to ``timeout_s`` for a running query)."""
+        got = self._lock.acquire(timeout=timeout_s)
+        try:
+            self._drop()
+        finally:
+            if got:
+                self._lock.release()
+
+    def _ensure(self) -> tuple[db.Connection, SchemaInfo]:
+        if self._conn is not None and not (self._conn.closed or self._conn.broken):
+            assert self.schema is not None
+            return self._conn, self.schema
+        self._drop()
+        try:
+            conn = db.connect(self._dsn, statement_timeout_ms=self._timeout_ms)
+        except ConnectionFailed as exc:
+            raise ConnectionLost(exc.message) from exc
+        try:
+            self.info = db.server_info(conn)
+            self.schema = introspect.inspect(conn, self._catalog)
+        except psycopg.Error as exc:
+            conn.close()
+            raise ConnectionLost(describe_query_error(exc)) from exc
+        self._conn = conn
+        return conn, self.schema
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken socket may fail to close
+                conn.close()
