@@ -159,8 +159,12 @@ class OverviewScreen(BaseScreen):
         self._filter = ""
 
     def show_results(self, results: Sequence[CheckResult], note: Text | None) -> None:
-        """Render every result, worst first, with the totals."""
-        self._results, self._note = worst_first(results), note
+        """Render every result, worst first (absent subsystems last), with the totals."""
+        ordered = worst_first(results)
+        self._results = [r for r in ordered if r.installed] + [
+            r for r in ordered if not r.installed
+        ]
+        self._note = note
         self._redraw()
 
     def apply_filter(self, text: str) -> None:
@@ -191,9 +195,12 @@ def totals_text(results: Sequence[CheckResult], filter_text: str) -> Text:
     if not results:
         return text.append("waiting for the first refresh…", style="dim")
     for status in (Status.CRITICAL, Status.WARNING, Status.UNKNOWN, Status.OK):
-        count = sum(1 for r in results if r.status is status)
+        count = sum(1 for r in results if r.status is status and r.installed)
         text.append(f"{count} {status.name}", style="bold" if count and status else "")
         text.append(" · ")
+    absent = sum(1 for r in results if not r.installed)
+    if absent:
+        text.append(f"{absent} not installed · ", style="dim")
     text.append("worst first", style="dim")
     if filter_text:
         text.append(f" · filter “{filter_text}”", style="bold")

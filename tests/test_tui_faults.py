@@ -1,0 +1,137 @@
+"""The console on a partial schema and across a server restart (real PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from textual.pilot import Pilot
+
+from opsconsole.tui.app import OpsConsoleApp
+from opsconsole.tui.screens import SpecScreen
+from tests.conftest import PgServer
+from tests.test_tui_pilot import drive, panel
+from tests.test_tui_support import make_app, screen_text, settle
+
+MODERATION_ONLY = """
+CREATE TABLE public.messages (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    sender_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    content text NOT NULL,
+    is_deleted boolean NOT NULL DEFAULT false,
+    deleted_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE public.reported_messages (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id uuid NOT NULL REFERENCES public.messages(id),
+    reason text NOT NULL,
+    report_status text NOT NULL DEFAULT 'pending',
+    created_at timestamptz NOT NULL
+);
+WITH m AS (INSERT INTO public.messages (content) VALUES ('hello [b]there[/b]') RETURNING id)
+INSERT INTO public.reported_messages (message_id, reason, created_at)
+SELECT id, 'spam', '2026-11-20 10:00+00' FROM m;
+"""
+
+
+@pytest.fixture
+def moderation_only_dsn(empty_dsn: str) -> str:
+    """A database holding only the moderation tables (messages, reported_messages)."""
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute(MODERATION_ONLY.encode())
+    return empty_dsn
+
+
+def test_one_subsystem_other_screens_say_not_installed(moderation_only_dsn: str) -> None:
+    async def body(pilot: Pilot[Any], app: OpsConsoleApp) -> None:
+        assert "not installed: relation public.sms_outbound_jobs" in screen_text(app) or any(
+            "not installed: relation" in r.summary for r in app.results
+        )
+        for spec in app.catalog.screens:
+            if not spec.key:
+                continue
+            await pilot.press(spec.key)
+            await settle(pilot)
+            assert isinstance(app.screen, SpecScreen)
+            text = screen_text(app)
+            if spec.id == "moderation":
+                table = panel(app)
+                assert table.error is None and len(table.rows) == 1
+                assert "hello [b]there[/b]" in text
+                assert "pending" in text
+            elif spec.id != "schema":
+                assert "not installed: relation" in text, spec.id
+
+    drive(make_app(moderation_only_dsn), body, size=(120, 40))
+
+
+def test_overview_puts_not_installed_checks_last(moderation_only_dsn: str) -> None:
+    async def body(pilot: Pilot[Any], app: OpsConsoleApp) -> None:
+        lines = screen_text(app).splitlines()
+        assert "RLS on messages" in lines[3]  # CRITICAL: no RLS in this database
+
+        def first(needle: str) -> int:
+            return next(i for i, line in enumerate(lines) if needle in line)
+
+        # a WARNING of the installed subsystem comes before any check of an absent one
+        assert first("Pending reports") < first("relation public.sms_outbound_jobs")
+        assert "17 not installed" in lines[2]
+
+    drive(make_app(moderation_only_dsn), body, size=(120, 40))
+
+
+@pytest.fixture
+def restartable(pg_server: PgServer) -> Iterator[tuple[PgServer, str]]:
+    """A dedicated database on the embedded server, which is running again afterwards."""
+    if pg_server.embedded is None:
+        pytest.skip("stops the server: only on the embedded server (OPSCONSOLE_TEST_DSN is set)")
+    name = pg_server.create_database("opsconsole_rc")
+    dsn = pg_server.dsn_for(name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(MODERATION_ONLY.encode())
+    try:
+        yield pg_server, dsn
+    finally:
+        _ensure_running(pg_server)
+
+
+def _ensure_running(pg_server: PgServer) -> None:
+    assert pg_server.embedded is not None
+    # Starts postgres again with the same options (socket dir, log) it was first started with.
+    pg_server.embedded.handle.ensure_postgres_running()
+
+
+def test_server_restart_shows_reconnecting_then_resumes(
+    restartable: tuple[PgServer, str],
+) -> None:
+    pg_server, dsn = restartable
+    assert pg_server.embedded is not None
+
+    async def body(pilot: Pilot[Any], app: OpsConsoleApp) -> None:
+        await pilot.press("5")
+        await settle(pilot)
+        before = list(app.results)
+        reports = panel(app)
+        assert len(reports.rows) == 1
+        pg_server.embedded.pg_ctl("stop", "-m", "fast")
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.reconnecting is not None
+        text = screen_text(app)
+        assert "reconnecting…" in text
+        assert app.results == before  # the last data stays on screen
+        assert "hello [b]there[/b]" in text and "connection lost" in text
+        await pilot.press("r")  # still down: retry fails, nothing crashes
+        await settle(pilot)
+        assert app.reconnecting is not None
+        _ensure_running(pg_server)
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.reconnecting is None
+        assert "reconnecting" not in screen_text(app)
+        assert reports.error is None and len(reports.rows) == 1
+
+    drive(make_app(dsn), body)
