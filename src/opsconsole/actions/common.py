@@ -1,0 +1,77 @@
+"""Helpers shared by the actions: samples for the screen, batches, before/after images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsconsole.actions.model import Applied, Batch
+from opsconsole.actions.session import Session
+from opsconsole.errors import Refused
+from opsconsole.sanitize import clean
+
+SAMPLE_ROWS = 20
+MAX_ROWS_BATCHED = 1_000_000
+MAX_ROWS_SINGLE = 10_000
+DEFAULT_BATCH_SIZE = 500
+MAX_BATCH_SIZE = 50_000
+
+
+def sample(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, str]]:
+    """The first rows of a preview as inert one-line text (list[dict[str, str]])."""
+    return [{c: clean(r.get(c), 60) for c in columns} for r in rows[:SAMPLE_ROWS]]
+
+
+def split(items: list[str], size: int) -> list[Batch]:
+    """Keys in order, cut into batches of at most ``size`` (list[Batch]; [] for no keys)."""
+    size = max(1, size)
+    return [Batch(no=i // size + 1, items=items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def capped(rows: list[dict[str, Any]], cap: int, action: str) -> list[dict[str, Any]]:
+    """Refuse a preview that found more than ``cap`` rows (the query asked for cap + 1).
+
+    Raises:
+        Refused: too many rows to preview and confirm honestly.
+    """
+    if len(rows) > cap:
+        raise Refused(
+            f"{action}: more than {cap} rows match: narrow the selector and run it in parts"
+        )
+    return rows
+
+
+def image(
+    table: str, op: str, key: dict[str, Any], before: Any, after: Any
+) -> dict[str, Any]:
+    """One changed row as stored in audit_log.before_images (dict)."""
+    return {"table": table, "op": op, "key": key, "before": before, "after": after}
+
+
+def update_images(
+    rows: list[dict[str, Any]], table: str, key_column: str = "id"
+) -> list[dict[str, Any]]:
+    """Images of rows returned by an apply statement (columns id, before, after)."""
+    return [image(table, "update", {key_column: r["id"]}, r["before"], r["after"]) for r in rows]
+
+
+def update_batch(
+    session: Session, query: str, table: str, batch: Batch, /, **params: Any
+) -> Applied:
+    """Run an apply statement restricted to the batch's keys; unreturned keys are skipped.
+
+    Args:
+        session: the write session (inside the batch's transaction).
+        query: name of the apply statement in queries/actions.sql (takes ``ids``).
+        table: the schema-qualified table it changes.
+        batch: the keys it may change.
+        params: the statement's other parameters (the preview's predicate).
+
+    Returns:
+        Applied with the before/after image of every changed row.
+    """
+    rows = session.rows(query, ids=batch.items, **params)
+    done = {str(r["id"]) for r in rows}
+    return Applied(
+        images=update_images(rows, table),
+        skipped=[k for k in batch.items if k not in done],
+    )

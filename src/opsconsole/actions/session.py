@@ -1,0 +1,153 @@
+"""The write session an action runs on, and the context it runs in.
+
+Actions never share the monitoring connection: each run opens its own write session
+(``default_transaction_read_only`` off, a statement timeout, application_name ``opsconsole``).
+Every statement comes from ``queries/actions.sql``; the few with identifier slots are composed
+here with :class:`psycopg.sql.Identifier` only.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from psycopg import sql
+
+from opsconsole import db
+from opsconsole.catalog import Catalog
+from opsconsole.config import Profile, Resolved
+
+QUERY_FILE = "queries/actions.sql"
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+PREVIEW_TIMEOUT_MS = 30_000
+APPLY_STATEMENT_TIMEOUT_MS = 60_000
+APPLY_LOCK_TIMEOUT_MS = 3_000
+
+
+def default_audit_file(resolved: Resolved | None = None) -> Path:
+    """The local audit file: ``$OPSCONSOLE_AUDIT_FILE``, the config's ``audit_file``, or
+    ``$XDG_STATE_HOME/opsconsole/audit.jsonl`` (Path)."""
+    env = os.environ.get("OPSCONSOLE_AUDIT_FILE")
+    if env:
+        return Path(env).expanduser()
+    if resolved is not None and resolved.defaults.audit_file:
+        return Path(resolved.defaults.audit_file).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "opsconsole" / "audit.jsonl"
+
+
+def os_user() -> str:
+    """The OS user running the console (str; "unknown" when it cannot be told)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry and no LOGNAME/USER
+        return "unknown"
+
+
+@dataclass
+class Context:
+    """Who runs an action, where, and whether writes are switched on.
+
+    Attributes:
+        dsn: the DSN (never printed; may hold a password).
+        profile: the effective profile (name, environment, writes).
+        catalog: the loaded catalog (queries/actions.sql).
+        writes_enabled: the profile allows writes, or the CLI got --allow-writes, or the TUI is
+            in write mode (bool).
+        audit_file: the local JSON-lines audit file (Path).
+        os_user: getpass.getuser() (str).
+        hostname: this machine's name (str).
+        lock_timeout_ms: SET LOCAL lock_timeout of every apply transaction (int).
+        statement_timeout_ms: SET LOCAL statement_timeout of every apply transaction (int).
+        writes_hint: how to switch writes on, for the refusal message (str).
+    """
+
+    dsn: str
+    profile: Profile
+    catalog: Catalog
+    writes_enabled: bool
+    audit_file: Path
+    os_user: str = field(default_factory=os_user)
+    hostname: str = field(default_factory=socket.gethostname)
+    lock_timeout_ms: int = APPLY_LOCK_TIMEOUT_MS
+    statement_timeout_ms: int = APPLY_STATEMENT_TIMEOUT_MS
+    writes_hint: str = "pass --allow-writes, or set writes = true in the profile"
+
+    @property
+    def production(self) -> bool:
+        """True on a production profile (the confirmation also needs the environment's name)."""
+        return self.profile.environment == "production"
+
+
+class Session:
+    """A write session plus the named queries of ``queries/actions.sql``.
+
+    Args:
+        conn: an autocommit psycopg connection with dict rows.
+        catalog: the catalog holding the ``actions.*`` queries.
+    """
+
+    def __init__(self, conn: db.Connection, catalog: Catalog) -> None:
+        self.conn = conn
+        self.catalog = catalog
+
+    def statement(self, name: str) -> str:
+        """The SQL text of ``actions.NAME`` as written in the file (``:param``), for a preview."""
+        text = self.catalog.query(f"actions.{name}").sql
+        return _PLACEHOLDER.sub(r":\1", text).replace("%%", "%")
+
+    def rows(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        """Run ``actions.NAME`` with bound parameters and return its rows."""
+        query = self.catalog.query(f"actions.{name}")
+        bound = {p: params.get(p) for p in query.parameters}
+        cur = self.conn.execute(query.sql.encode(), bound)
+        return cur.fetchall() if cur.description else []
+
+    def one(self, name: str, /, **params: Any) -> dict[str, Any] | None:
+        """The first row of ``actions.NAME`` (or None)."""
+        rows = self.rows(name, **params)
+        return rows[0] if rows else None
+
+    def composed(
+        self, name: str, idents: list[sql.Composable], /, **params: Any
+    ) -> list[dict[str, Any]]:
+        """Run ``actions.NAME`` whose ``{0}``, ``{1}``... slots take the given identifiers.
+
+        Args:
+            name: the query's name in queries/actions.sql.
+            idents: sql.Identifier values (or sql.Composed joins of them) only.
+            params: bound parameters.
+        """
+        query = self.catalog.query(f"actions.{name}")
+        stmt = sql.SQL(query.sql).format(*idents)
+        bound = {p: params.get(p) for p in query.parameters}
+        cur = self.conn.execute(stmt, bound)
+        return cur.fetchall() if cur.description else []
+
+
+@contextmanager
+def open_session(ctx: Context) -> Iterator[Session]:
+    """Open the action's own write session.
+
+    Raises:
+        BadInput: malformed DSN.
+        ConnectionFailed: the server cannot be reached.
+    """
+    conn = db.connect(
+        ctx.dsn,
+        read_only=False,
+        statement_timeout_ms=PREVIEW_TIMEOUT_MS,
+        autocommit=True,
+        application_name="opsconsole action",
+    )
+    try:
+        yield Session(conn, ctx.catalog)
+    finally:
+        conn.close()
