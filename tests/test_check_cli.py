@@ -109,7 +109,7 @@ def test_exit_code_for_each_status(seeded_dsn: str, empty_dsn: str,
                "schema.security_definer")[0] == 2
     code, out, _ = run(capsys, "check", "--dsn", empty_dsn, "--only", "jobs")
     assert code == 3
-    assert "not installed: relation public.sms_outbound_jobs" in out
+    assert "UNKNOWN  jobs.failed_last_hour            not installed: relation" in out
 
 
 def test_unreachable_server_is_unknown_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
