@@ -13,7 +13,7 @@ from opsconsole.tui.app import OpsConsoleApp
 from opsconsole.tui.dialogs import HelpScreen, RowDetail
 from opsconsole.tui.screens import DrillScreen, OverviewScreen, SpecScreen
 from opsconsole.tui.widgets import TablePanel
-from tests.test_tui_support import make_app, screen_text, settle
+from tests.test_tui_support import make_app, screen_text, settle, wait_for
 
 Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
 
@@ -153,8 +153,7 @@ def test_enter_without_drill_shows_row_in_full(seeded_dsn: str) -> None:
         await pilot.press("5")
         await settle(pilot)
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, RowDetail)
+        await wait_for(pilot, lambda: isinstance(app.screen, RowDetail))
         await pilot.press("escape")
         assert isinstance(app.screen, SpecScreen)
 
@@ -260,7 +259,7 @@ def test_hostile_report_text_is_inert(seeded_dsn: str) -> None:
         assert "[/bold] [red]alert" in text
         assert "the screen is mine now" in text
         await pilot.press("enter")  # the first (oldest) report, in full
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, RowDetail))
         full = screen_text(app)
         assert "\x1b" not in full
         assert "[link=https://evil.example]claim[/link]" in full

@@ -6,6 +6,7 @@ animations and an auto-refresh interval long enough never to fire during a test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
@@ -47,6 +48,16 @@ async def settle(pilot: Pilot[Any]) -> None:
         if not len(pilot.app.workers):
             return
     raise AssertionError("workers never settled")
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
+    """Let the app process messages until ``condition()`` holds (bounded, no sleeping)."""
+    for _ in range(200):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause()
+    raise AssertionError("condition never held")
 
 
 def screen_text(app: OpsConsoleApp) -> str:

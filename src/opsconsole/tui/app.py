@@ -278,8 +278,7 @@ class OpsConsoleApp(App[int]):
         screen = self.screen
         if not isinstance(screen, BaseScreen):
             return
-        costs = [(p.spec.title, p.duration_ms) for p in screen.panels() if p.fetched_at]
-        self.push_screen(HelpScreen(screen.title_text, screen.actions, costs))
+        self.push_screen(HelpScreen(screen.title_text, screen.actions))
 
     def action_write_mode(self) -> None:
         """Switch write mode on for the configured minutes (or off again)."""

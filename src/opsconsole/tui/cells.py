@@ -18,7 +18,7 @@ from opsconsole.catalog import ColumnSpec
 from opsconsole.checks import CheckResult, Status, human_duration
 
 DEFAULT_WIDTH = 40
-ID_WIDTH = 8  # a UUID is shown by its first 8 characters; the row detail shows it whole
+ID_TAIL = 12  # ids are shown by their last 12 characters (the random part of UUID v4 and v7)
 
 STATUS_LABEL = {
     Status.OK: "OK",
@@ -97,7 +97,9 @@ def _number(column: ColumnSpec, value: Any, now: datetime) -> Text:
 
 
 def _id(column: ColumnSpec, value: Any, now: datetime) -> Text:
-    return Text(sanitize.clean(value, None)[:ID_WIDTH], style="cyan")
+    text = sanitize.clean(value, None)
+    shown = text if len(text) <= ID_TAIL + 1 else sanitize.ELLIPSIS + text[-ID_TAIL:]
+    return Text(shown, style="cyan", no_wrap=True)
 
 
 _KINDS: dict[str, Callable[[ColumnSpec, Any, datetime], Text | None]] = {

@@ -50,8 +50,8 @@ class _Modal(ModalScreen[None]):
         self.dismiss(None)
 
 
-def help_text(screen_title: str, actions: list[ActionRef], costs: list[tuple[str, float]]) -> Table:
-    """The help body: keys, the screen's actions and its tables' last query cost (no markup)."""
+def help_text(screen_title: str, actions: list[ActionRef]) -> Table:
+    """The help body: keys and the screen's actions (no markup)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True, style="bold")
     grid.add_column()
@@ -62,8 +62,6 @@ def help_text(screen_title: str, actions: list[ActionRef], costs: list[tuple[str
     grid.add_row(Text(f"{screen_title}"), Text("actions" if actions else "no actions"))
     for ref in actions:
         grid.add_row(Text(ref.key or "palette"), Text(f"{ref.title} ({ref.name})"))
-    for title, cost_ms in costs:
-        grid.add_row(Text(""), Text(f"{title}: last query {cost_ms:.0f} ms", style="dim"))
     return grid
 
 
@@ -72,11 +70,9 @@ class HelpScreen(_Modal):
 
     BINDINGS = [Binding("question_mark", "close", "close", show=False)]
 
-    def __init__(
-        self, screen_title: str, actions: list[ActionRef], costs: list[tuple[str, float]]
-    ) -> None:
+    def __init__(self, screen_title: str, actions: list[ActionRef]) -> None:
         super().__init__()
-        self._body = help_text(screen_title, actions, costs)
+        self._body = help_text(screen_title, actions)
 
     def compose(self) -> ComposeResult:
         """The help text in a scrollable box."""

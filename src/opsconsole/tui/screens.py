@@ -28,6 +28,7 @@ from opsconsole.tui.header import HeaderBar
 from opsconsole.tui.widgets import ChecksView, TablePanel
 
 ACTION_DIALOG = "opsconsole.tui.action_dialog"
+STRIP_HINT = "   [ ] switch"
 
 
 class BaseScreen(Screen[None]):
@@ -287,16 +288,23 @@ class SpecScreen(BaseScreen):
             panel.reload()
             panel.table.focus()
 
+    def on_resize(self) -> None:
+        """Fit the table strip to the new width."""
+        self._show_strip()
+
     def _show_strip(self) -> None:
-        if len(self.visible_tables) < 2:
+        if len(self.visible_tables) < 2 or not self.is_mounted:
             return
         active = self.active_panel()
+        count = len(self.visible_tables)
+        label_max = max(8, (self.app.size.width - len(STRIP_HINT) - 1) // count - 3)
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, spec in enumerate(self.visible_tables):
             on_top = active is not None and active.spec.id == spec.id
             text.append(" " if i == 0 else " │ ")
-            text.append(f"{spec.title}", style="bold reverse" if on_top else "dim")
-        text.append("   [ ] switch", style="dim")
+            label = sanitize.clean(spec.title, label_max)
+            text.append(label, style="bold reverse" if on_top else "dim")
+        text.append(STRIP_HINT, style="dim")
         self.query_one("#table-strip", Static).update(text)
 
     def action_run_action(self, name: str) -> None:

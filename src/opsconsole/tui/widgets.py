@@ -31,6 +31,7 @@ from opsconsole.tui.monitor import ConnectionLost
 from opsconsole.tui.tablesync import cursor_key, sync_rows
 
 WIDE = 100  # at this width and above, extra columns (screen, value) are shown
+SLOW_QUERY_MS = 1000.0  # a table query slower than this shows its cost in the status line
 
 
 class ChecksView(Widget):
@@ -236,6 +237,8 @@ class TablePanel(Vertical):
         text.append(f" · {len(self.rows)} rows{more}")
         if self.filter:
             text.append(f" · filter “{self.filter}”: {shown} shown", style="bold")
+        if self.duration_ms >= SLOW_QUERY_MS:
+            text.append(f" · slow query {self.duration_ms / 1000:.1f} s", style="bold yellow")
         if self.error:
             text.append(" · ")
             text.append(self.error, style="bold red")
