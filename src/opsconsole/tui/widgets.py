@@ -146,7 +146,8 @@ class TablePanel(Vertical):
         self._show_status()
 
     def reload(self) -> None:
-        """Re-read the rows loaded so far from the top (a refresh)."""
+        """Re-read the rows loaded so far from the top (a refresh; supersedes a page load)."""
+        self._loading_more = False
         self._generation += 1
         limit = max(self.spec.page_size, len(self.rows))
         self._fetch(self._generation, None, limit, append=False)

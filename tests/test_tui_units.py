@@ -1,0 +1,212 @@
+"""Unit tests of the console's pieces that need no database: cells, header, row patching,
+stale-result dropping and the refresh back-off."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from opsconsole import catalog, config
+from opsconsole.catalog import ColumnSpec
+from opsconsole.checks import CheckResult, Status
+from opsconsole.tables import Page
+from opsconsole.tui import cells
+from opsconsole.tui.app import OpsConsoleApp
+from opsconsole.tui.header import HeaderState, line_one, line_two
+from opsconsole.tui.messages import ChecksRefreshed, PageLoaded
+from opsconsole.tui.tablesync import cursor_key, sync_rows
+from tests.conftest import ANCHOR
+
+HOSTILE = "[/bold]\x1b]52;c;SGVsbG8=\x07 \x1b[2J[red]x[/red]\x1b[31m"
+
+
+def result(status: Status = Status.OK, value: float | None = 1.0, unit: str = "s") -> CheckResult:
+    return CheckResult(
+        id="connection.replica_lag",
+        screen="connection",
+        title="Replica lag",
+        status=status,
+        value=value,
+        unit=unit,
+        values={},
+        summary="s",
+        runbook="",
+        source="",
+        query="q",
+        duration_ms=1.0,
+        error=None,
+        checked_at=ANCHOR,
+    )
+
+
+def test_cells_render_each_kind() -> None:
+    now = ANCHOR
+    assert cells.cell(ColumnSpec(name="a", kind="age"), now - timedelta(minutes=5), now).plain == (
+        "5m 0s"
+    )
+    assert cells.cell(ColumnSpec(name="b", kind="bool"), True, now).plain == "yes"
+    assert cells.cell(ColumnSpec(name="b", kind="bool"), False, now).plain == "no"
+    assert cells.cell(ColumnSpec(name="n", kind="text"), None, now).plain == "-"
+    uuid = "d4611e7a-0000-02d1-2d85-f4bfc21ee5cf"
+    assert cells.cell(ColumnSpec(name="id", kind="id"), uuid, now).plain == "…f4bfc21ee5cf"
+    stamp = datetime(2026, 1, 15, 9, 1, tzinfo=UTC)
+    assert cells.cell(ColumnSpec(name="t", kind="time"), stamp, now).plain == "2026-01-15 09:01"
+    long = cells.cell(ColumnSpec(name="x", width=10), "y" * 50, now).plain
+    assert len(long) == 10 and long.endswith("…")
+
+
+def test_cells_make_hostile_text_inert() -> None:
+    text = cells.cell(ColumnSpec(name="x", width=200), HOSTILE, ANCHOR)
+    assert "\x1b" not in text.plain and "\x07" not in text.plain
+    assert "[/bold]" in text.plain and "[red]x[/red]" in text.plain
+    assert not text.spans  # no markup was applied
+
+
+def test_check_value_units() -> None:
+    assert cells.check_value(result(value=125, unit="s")) == "2m 5s"
+    assert cells.check_value(result(value=2.3456, unit="%")) == "2.35 %"
+    assert cells.check_value(result(value=4, unit="jobs")) == "4 jobs"
+    assert cells.check_value(result(value=None)) == "-"
+
+
+def state(**changes: Any) -> HeaderState:
+    base: dict[str, Any] = {
+        "profile": "ops",
+        "environment": "dev",
+        "target": "ops@db:5432/app",
+        "version": "15.4",
+        "write_left_s": None,
+        "lag": result(value=0.4),
+        "data_age_s": 3.0,
+        "paused": False,
+        "reconnecting": None,
+        "interval_s": 5.0,
+        "slow": False,
+    }
+    base.update(changes)
+    return HeaderState(**base)
+
+
+def test_header_lines() -> None:
+    one, two = line_one(state()).plain, line_two(state()).plain
+    assert one == " ops · dev │ ops@db:5432/app │ PG 15.4 │ read-only"
+    assert two == " lag 0.4s │ data 3s old │ every 5s"
+    assert "PRODUCTION" in line_one(state(environment="production")).plain
+    assert "WRITES ON 14:59 left" in line_one(state(write_left_s=899.5)).plain
+    busy = line_two(state(paused=True, reconnecting="cannot connect", interval_s=10, slow=False))
+    assert busy.plain.startswith(" reconnecting… │ PAUSED │ lag 0.4s")
+    assert "every 20s (slow db)" in line_two(state(interval_s=20, slow=True)).plain
+    assert "lag ?" in line_two(state(lag=result(Status.UNKNOWN, value=None))).plain
+
+
+def test_header_never_shows_a_password() -> None:
+    app = make_offline_app("postgresql://ops:s3cret@db.internal:5432/app")
+    shown = line_one(app.header_state()).plain
+    assert "s3cret" not in shown and "ops@db.internal:5432/app" in shown
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        table: DataTable[Text] = DataTable(cursor_type="row")
+        table.add_column("id", key="id")
+        table.add_column("v", key="v")
+        yield table
+
+
+def rows(*pairs: tuple[str, str]) -> list[tuple[str, list[Text]]]:
+    return [(key, [Text(key), Text(value)]) for key, value in pairs]
+
+
+def test_sync_rows_patches_in_place_and_keeps_the_cursor() -> None:
+    async def main() -> None:
+        app = TableApp()
+        async with app.run_test() as pilot:
+            table = app.query_one(DataTable)
+            sync_rows(table, rows(("a", "1"), ("b", "2"), ("c", "3")), ["id", "v"])
+            table.move_cursor(row=1)
+            await pilot.pause()
+            updates: list[tuple[Any, ...]] = []
+            original = table.update_cell
+            table.update_cell = lambda *a, **k: (updates.append(a), original(*a, **k))  # type: ignore[method-assign]
+            assert not sync_rows(table, rows(("a", "1"), ("b", "2"), ("c", "3")), ["id", "v"])
+            assert updates == []  # unchanged data: nothing touched
+            assert sync_rows(
+                table, rows(("a", "1"), ("b", "9"), ("c", "3"), ("d", "4")), ["id", "v"]
+            )
+            assert [u[:2] for u in updates] == [("b", "v")]
+            assert table.row_count == 4 and cursor_key(table) == "b"
+            sync_rows(table, rows(("z", "0"), ("b", "9"), ("a", "1")), ["id", "v"])  # reordered
+            assert cursor_key(table) == "b"
+            assert [str(r.key.value) for r in table.ordered_rows] == ["z", "b", "a"]
+
+    asyncio.run(main())
+
+
+def make_offline_app(dsn: str = "postgresql://nobody@127.0.0.1:1/none") -> OpsConsoleApp:
+    profile = config.Profile(name="t")
+    resolved = config.Resolved(dsn, "test", profile, config.Defaults())
+    return OpsConsoleApp(resolved, catalog.load(), clock=lambda: ANCHOR, refresh_s=5)
+
+
+def test_refresh_backs_off_when_slow_and_recovers() -> None:
+    app = make_offline_app()
+    app._adapt_interval(3.0)  # > 50 % of 5 s
+    assert app.interval_s == 10
+    app._adapt_interval(6.0)
+    assert app.interval_s == 20
+    for _ in range(5):
+        app._adapt_interval(59.0)
+    assert app.interval_s == 60  # capped
+    app._adapt_interval(0.1)
+    assert app.interval_s == 5
+    assert app.header_state().slow is False
+
+
+def test_stale_results_are_dropped() -> None:
+    async def main() -> None:
+        app = make_offline_app()
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            app._stop_timer()
+            newer = [result(value=2.0)]
+            app.post_message(ChecksRefreshed(1000, newer, None, 0.01))
+            await pilot.pause()
+            app.post_message(ChecksRefreshed(999, [result(value=9.0)], None, 0.01))
+            await pilot.pause()
+            assert app.results == newer and app.reconnecting is None
+            panel_messages = [
+                PageLoaded(5, Page(rows=[{"id": 1}]), append=False, fetched_at=ANCHOR),
+                PageLoaded(4, Page(rows=[{"id": 2}]), append=False, fetched_at=ANCHOR),
+            ]
+            await pilot.press("9")
+            await pilot.pause()
+            panel = app.screen.query("TablePanel").first()
+            for message in panel_messages:
+                panel.post_message(message)
+                await pilot.pause()
+            assert [r["id"] for r in panel.rows] == [1]  # type: ignore[attr-defined]
+            app.exit()
+
+    asyncio.run(main())
+
+
+def test_unreachable_database_shows_reconnecting() -> None:
+    async def main() -> None:
+        app = make_offline_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(100):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                if app.reconnecting:
+                    break
+            assert app.reconnecting and "cannot connect" in app.reconnecting
+            await pilot.pause()
+            header = app.screen.query_one("#header")
+            assert "reconnecting…" in str(header.render())
+
+    asyncio.run(main())
