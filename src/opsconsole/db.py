@@ -113,26 +113,6 @@ def describe_connect_error(exc: BaseException, dsn: str) -> str:
     return f"cannot connect to {where} ({reason}): {fix}"
 
 
-def server_info(conn: Connection) -> ServerInfo:
-    """Read :class:`ServerInfo` from an open session (one round trip)."""
-    row = conn.execute(
-        "SELECT current_setting('server_version') AS version,"
-        " current_setting('server_version_num')::int AS version_num,"
-        " current_user AS role, current_database() AS dbname,"
-        " pg_is_in_recovery() AS in_recovery,"
-        " current_setting('transaction_read_only') = 'on' AS read_only"
-    ).fetchone()
-    assert row is not None
-    return ServerInfo(
-        version=str(row["version"]).split()[0],
-        version_num=int(row["version_num"]),
-        role=str(row["role"]),
-        dbname=str(row["dbname"]),
-        in_recovery=bool(row["in_recovery"]),
-        read_only=bool(row["read_only"]),
-    )
-
-
 def quote_ident(conn: Connection, *parts: str) -> str:
     """Return a schema-qualified identifier quoted for this connection (str)."""
     return sql.Identifier(*parts).as_string(conn)

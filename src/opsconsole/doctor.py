@@ -8,7 +8,7 @@ from typing import Any
 from opsconsole import db
 from opsconsole.catalog import Catalog
 from opsconsole.dsn import Target
-from opsconsole.introspect import SchemaInfo, inspect
+from opsconsole.introspect import SchemaInfo, inspect, server_info
 
 
 def diagnose(catalog: Catalog, dsn: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -24,7 +24,7 @@ def diagnose(catalog: Catalog, dsn: str) -> tuple[list[dict[str, Any]], dict[str
     """
     with db.connect(dsn) as conn:
         schema = inspect(conn, catalog)
-        info = db.server_info(conn)
+        info = server_info(conn, catalog)
     entries: list[dict[str, Any]] = []
     for screen in catalog.screens:
         for check in screen.checks:

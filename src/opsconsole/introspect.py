@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from opsconsole.catalog import Catalog
-from opsconsole.db import Connection
+from opsconsole.db import Connection, ServerInfo
 
 
 @dataclass(frozen=True)
@@ -69,4 +69,22 @@ def inspect(conn: Connection, catalog: Catalog) -> SchemaInfo:
         relations=names("introspect.relations"),
         columns=names("introspect.columns"),
         functions=names("introspect.functions"),
+    )
+
+
+def server_info(conn: Connection, catalog: Catalog) -> ServerInfo:
+    """Read what the header shows about the server (one round trip, ``introspect.server``).
+
+    Raises:
+        psycopg.Error: the query failed.
+    """
+    row = conn.execute(catalog.query("introspect.server").sql.encode(), {}).fetchone()
+    assert row is not None
+    return ServerInfo(
+        version=str(row["version"]).split()[0],
+        version_num=int(row["version_num"]),
+        role=str(row["role"]),
+        dbname=str(row["dbname"]),
+        in_recovery=bool(row["in_recovery"]),
+        read_only=bool(row["read_only"]),
     )

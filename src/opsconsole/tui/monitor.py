@@ -87,7 +87,7 @@ class Monitor:
         except ConnectionFailed as exc:
             raise ConnectionLost(exc.message) from exc
         try:
-            self.info = db.server_info(conn)
+            self.info = introspect.server_info(conn, self._catalog)
             self.schema = introspect.inspect(conn, self._catalog)
         except psycopg.Error as exc:
             conn.close()
