@@ -88,14 +88,19 @@ def resolve_report_preview(
             notes.append("the message is already soft-deleted")
         else:
             items.append(f"message:{report['message_id']}")
-    columns = ["id", "reason", "message_id", "is_deleted", "preview"]
     status = "upheld" if params.decision == "uphold" else "dismissed"
+    shown = [{"row": f"report {report['id']}", "change": f"pending -> {status}",
+              "detail": report["reason"]}]
+    if len(items) > 1:
+        shown.append({"row": f"message {report['message_id']}",
+                      "change": "is_deleted false -> true", "detail": report["preview"]})
+    columns = ["row", "change", "detail"]
     statements = ["report_apply"] + (["message_soft_delete"] if len(items) > 1 else [])
     return Preview(
         action="resolve-report",
         params=params.as_json(),
         items=items,
-        sample=common.sample([report], columns),
+        sample=common.sample(shown, columns),
         columns=columns,
         statement="\n\n".join(session.statement(s) for s in statements),
         batches=common.split(items, len(items)),

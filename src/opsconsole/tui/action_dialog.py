@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
@@ -34,10 +34,15 @@ from opsconsole.sanitize import clean
 
 # Actions whose direction the engineer picks in the dialog: label -> extra parameters.
 CHOICES: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "resolve-report": [("Dismiss", {"decision": "dismiss"}),
-                       ("Uphold and soft-delete", {"decision": "uphold"})],
-    "set-trigger": [(f"{verb} {name}", {"name": name, "enabled": verb == "Enable"})
-                    for name in TRIGGERS for verb in ("Disable", "Enable")],
+    "resolve-report": [
+        ("Dismiss", {"decision": "dismiss"}),
+        ("Uphold and soft-delete", {"decision": "uphold"}),
+    ],
+    "set-trigger": [
+        (f"{verb} {name}", {"name": name, "enabled": verb == "Enable"})
+        for name in TRIGGERS
+        for verb in ("Disable", "Enable")
+    ],
 }
 
 
@@ -66,8 +71,12 @@ class ApplyDone(Message):
 
 
 def open_action(
-    app: App[Any], screen_spec: ScreenSpec, action_ref: ActionRef,
-    selected_row: dict[str, Any] | None, *, batch_size: int = common.DEFAULT_BATCH_SIZE,
+    app: App[Any],
+    screen_spec: ScreenSpec,
+    action_ref: ActionRef,
+    selected_row: dict[str, Any] | None,
+    *,
+    batch_size: int = common.DEFAULT_BATCH_SIZE,
 ) -> None:
     """Open the guarded action ``action_ref`` for the selected row (None: no row).
 
@@ -84,8 +93,9 @@ def open_action(
         return
     raw = row_params(action_ref, selected_row)
     if raw is None:
-        app.notify(f"{action.name}: select a row of the table first", severity="warning",
-                   markup=False)
+        app.notify(
+            f"{action.name}: select a row of the table first", severity="warning", markup=False
+        )
         return
     app.push_screen(ActionDialog(action, raw, batch_size=batch_size))
 
@@ -111,7 +121,9 @@ def make_context(app: Any) -> Context:
     until = getattr(app, "write_mode_until", None)
     resolved = app.resolved
     return Context(
-        dsn=resolved.dsn, profile=resolved.profile, catalog=app.catalog,
+        dsn=resolved.dsn,
+        profile=resolved.profile,
+        catalog=app.catalog,
         writes_enabled=bool(resolved.profile.writes and until is not None and until > clock()),
         audit_file=default_audit_file(resolved),
         writes_hint="switch write mode on (w); the profile must allow writes",
@@ -124,13 +136,14 @@ class ActionDialog(ModalScreen[Result | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
     DEFAULT_CSS = """
     ActionDialog { align: center middle; }
-    ActionDialog > VerticalScroll {
-        width: 90%; max-width: 120; height: auto; max-height: 90%;
+    ActionDialog > Vertical {
+        width: 90%; max-width: 120; height: auto; max-height: 95%;
         border: round $warning; background: $surface; padding: 0 1;
     }
-    ActionDialog #action-statement { color: $text-muted; max-height: 8; }
+    ActionDialog #action-body { height: auto; max-height: 20; }
+    ActionDialog #action-statement { color: $text-muted; }
     ActionDialog #action-status { color: $warning; }
-    ActionDialog Horizontal { height: auto; }
+    ActionDialog Horizontal, ActionDialog #action-choices { height: auto; }
     ActionDialog Button { margin: 0 1 0 0; }
     """
 
@@ -145,17 +158,20 @@ class ActionDialog(ModalScreen[Result | None]):
         self.progress_seen: list[Progress] = []
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(Text(f"{self.action.title} ({self.action.name})", style="bold"),
-                         id="action-title")
-            with Horizontal(id="action-choices"):
+        with Vertical():
+            yield Static(
+                Text(f"{self.action.title} ({self.action.name})", style="bold"), id="action-title"
+            )
+            with Vertical(id="action-choices"):
                 for i, (label, _) in enumerate(CHOICES.get(self.action.name, [])):
                     yield Button(label, id=f"choice-{i}")
             yield Static(Text("loading the preview…"), id="action-count")
-            yield Static(Text(""), id="action-sample")
-            yield Static(Text(""), id="action-statement")
-            yield Input(placeholder="type the row count to confirm", id="action-confirm",
-                        disabled=True)
+            with VerticalScroll(id="action-body"):
+                yield Static(Text(""), id="action-sample")
+                yield Static(Text(""), id="action-statement")
+            yield Input(
+                placeholder="type the row count to confirm", id="action-confirm", disabled=True
+            )
             yield ProgressBar(total=1, id="action-progress", show_eta=False)
             yield Static(Text(""), id="action-status")
             with Horizontal():
@@ -185,14 +201,19 @@ class ActionDialog(ModalScreen[Result | None]):
             self._set("#action-count", Text(exc.message, style="bold red"))
             return
         ctx = make_context(self.app)
-        self.run_worker(lambda: self._preview_worker(ctx, params), thread=True,
-                        exclusive=True, group="action-preview")
+        self.run_worker(
+            lambda: self._preview_worker(ctx, params),
+            thread=True,
+            exclusive=True,
+            group="action-preview",
+        )
 
     def _preview_worker(self, ctx: Context, params: ActionParams) -> None:
         try:
             with open_session(ctx) as session:
-                preview = engine.prepare(session, ctx, self.action, params,
-                                         batch_size=self.batch_size)
+                preview = engine.prepare(
+                    session, ctx, self.action, params, batch_size=self.batch_size
+                )
                 refusal = engine.would_refuse(session, ctx, preview) if preview.count else None
             self.post_message(PreviewReady(preview, refusal, None))
         except OpsError as exc:
@@ -209,7 +230,7 @@ class ActionDialog(ModalScreen[Result | None]):
         self.refusal = message.refusal
         self._set("#action-count", Text(_count_line(preview), style="bold"))
         self._set("#action-sample", _sample_table(preview))
-        self._set("#action-statement", Text(preview.statement.strip()))
+        self._set("#action-statement", Text("will run:\n" + preview.statement.strip()))
         confirm = self.query_one("#action-confirm", Input)
         if preview.count == 0:
             self._set("#action-status", Text("nothing to do; nothing will be written"))
@@ -217,8 +238,11 @@ class ActionDialog(ModalScreen[Result | None]):
             self._set("#action-status", Text(clean(self.refusal)))
         else:
             env = make_context(self.app).profile.environment
-            confirm.placeholder = (f"type {preview.count} {env} to confirm"
-                                   if env == "production" else f"type {preview.count} to confirm")
+            confirm.placeholder = (
+                f"type {preview.count} {env} to confirm"
+                if env == "production"
+                else f"type {preview.count} to confirm"
+            )
             confirm.disabled = False
             self.query_one("#action-apply", Button).disabled = False
             confirm.focus()
@@ -232,8 +256,9 @@ class ActionDialog(ModalScreen[Result | None]):
         typed = self.query_one("#action-confirm", Input).value.split()
         try:
             expect = int(typed[0]) if typed and typed[0].isdigit() else None
-            guards.check_confirmation(self.preview, ctx, expect=expect,
-                                      typed_env=typed[1] if len(typed) > 1 else None)
+            guards.check_confirmation(
+                self.preview, ctx, expect=expect, typed_env=typed[1] if len(typed) > 1 else None
+            )
         except Refused as exc:
             self._set("#action-status", Text(exc.message))
             return
@@ -248,8 +273,12 @@ class ActionDialog(ModalScreen[Result | None]):
         bar.update(total=max(len(preview.batches), 1), progress=0)
         bar.display = True
         self._set("#action-status", Text("applying…"))
-        self.run_worker(lambda: self._apply_worker(ctx, preview), thread=True,
-                        exclusive=True, group="action-apply")
+        self.run_worker(
+            lambda: self._apply_worker(ctx, preview),
+            thread=True,
+            exclusive=True,
+            group="action-apply",
+        )
 
     def _apply_worker(self, ctx: Context, preview: Preview) -> None:
         def progress(p: Progress) -> None:
@@ -257,15 +286,24 @@ class ActionDialog(ModalScreen[Result | None]):
 
         try:
             with open_session(ctx) as session:
-                result = engine.apply(session, ctx, self.action, preview,
-                                      cancel=self.cancel_event, on_progress=progress)
+                result = engine.apply(
+                    session,
+                    ctx,
+                    self.action,
+                    preview,
+                    cancel=self.cancel_event,
+                    on_progress=progress,
+                )
         except OpsError as exc:
             status: Status = "refused" if isinstance(exc, Refused) else "aborted"
-            result = Result(self.action.name, status, previewed=preview.count,
-                            message=exc.message)
+            result = Result(self.action.name, status, previewed=preview.count, message=exc.message)
         except Exception as exc:  # never crash the console from a worker
-            result = Result(self.action.name, "aborted", previewed=preview.count,
-                            message=f"{type(exc).__name__}: {exc}")
+            result = Result(
+                self.action.name,
+                "aborted",
+                previewed=preview.count,
+                message=f"{type(exc).__name__}: {exc}",
+            )
         self.post_message(ApplyDone(result))
 
     @on(ApplyProgress)
@@ -273,8 +311,10 @@ class ActionDialog(ModalScreen[Result | None]):
         p = message.progress
         self.progress_seen.append(p)
         self.query_one("#action-progress", ProgressBar).update(progress=p.batch_no)
-        self._set("#action-status", Text(f"batch {p.batch_no}/{p.batches} committed: "
-                                         f"{p.affected} of {p.previewed} rows"))
+        self._set(
+            "#action-status",
+            Text(f"batch {p.batch_no}/{p.batches} committed: {p.affected} of {p.previewed} rows"),
+        )
 
     @on(ApplyDone)
     def _done(self, message: ApplyDone) -> None:
@@ -283,8 +323,11 @@ class ActionDialog(ModalScreen[Result | None]):
         self._set("#action-status", Text(clean(message.result.message, None)))
         self.query_one("#action-cancel", Button).label = "Close"
         ok = message.result.exit_code == 0
-        self.app.notify(clean(message.result.message, 200),
-                        severity="information" if ok else "error", markup=False)
+        self.app.notify(
+            clean(message.result.message, 200),
+            severity="information" if ok else "error",
+            markup=False,
+        )
 
     @on(Button.Pressed, "#action-cancel")
     def action_cancel(self) -> None:
