@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -72,7 +73,16 @@ def test_palette_opens_screen_by_name(seeded_dsn: str) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Moderation")
-        await pilot.pause(0.3)  # the palette searches in a worker of its own
+
+        def top_hit() -> str:
+            found = app.screen.query(CommandList)
+            if not found or found.first().highlighted is None:
+                return ""
+            option = found.first().highlighted_option
+            return str(option.prompt) if option else ""
+
+        # the palette searches in a worker of its own: wait for its best hit, then take it
+        await wait_for(pilot, lambda: top_hit().startswith("Moderation"))
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, SpecScreen)

@@ -42,6 +42,8 @@ def keys(*pressed: str) -> Any:
         for key in pressed:
             await pilot.press(key)
             await settle(pilot)
+        pilot.app.clear_notifications()  # toasts expire on a real-time timer
+        await pilot.pause()
 
     return run_before
 

@@ -46,6 +46,8 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if not len(pilot.app.workers):
+            await pilot.pause()  # let layout and repaint catch up with the last messages
+            await pilot.pause()
             return
     raise AssertionError("workers never settled")
 

@@ -17,7 +17,7 @@ from opsconsole.checks import CheckResult, Status
 from opsconsole.tables import Page
 from opsconsole.tui import cells
 from opsconsole.tui.app import OpsConsoleApp
-from opsconsole.tui.header import HeaderState, line_one, line_two
+from opsconsole.tui.header import HeaderBar, HeaderState, line_one, line_two
 from opsconsole.tui.messages import ChecksRefreshed, PageLoaded
 from opsconsole.tui.tablesync import cursor_key, sync_rows
 from tests.conftest import ANCHOR
@@ -206,7 +206,7 @@ def test_unreachable_database_shows_reconnecting() -> None:
                     break
             assert app.reconnecting and "cannot connect" in app.reconnecting
             await pilot.pause()
-            header = app.screen.query_one("#header")
-            assert "reconnecting…" in str(header.render())
+            header = app.screen.query_one(HeaderBar)
+            assert "reconnecting…" in header.render_text()
 
     asyncio.run(main())

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.containers import Vertical
 
 from opsconsole.checks import CheckResult, Status
 from opsconsole.tui.cells import STATUS_STYLE, age_text
+from opsconsole.tui.line import TextLine
 
 SEP = " │ "
 
@@ -97,13 +99,8 @@ def _lag(result: CheckResult | None) -> Text:
     return Text(f"lag {result.value:.1f}s", style=style)
 
 
-def render_header(state: HeaderState) -> Text:
-    """Both lines joined (Text)."""
-    return Text("\n").join([line_one(state), line_two(state)])
-
-
-class HeaderBar(Static):
-    """The header widget; call :meth:`show` with a new state, it repaints only on change."""
+class HeaderBar(Vertical):
+    """The header widget; call :meth:`show` with a new state, it repaints only changed lines."""
 
     DEFAULT_CSS = """
     HeaderBar { height: 2; width: 1fr; background: $panel; }
@@ -111,14 +108,20 @@ class HeaderBar(Static):
     """
 
     def __init__(self) -> None:
-        super().__init__("", id="header")
-        self._shown: Text | None = None
+        super().__init__(id="header")
+
+    def compose(self) -> ComposeResult:
+        """One line widget each, so the ticking data age repaints only line two."""
+        yield TextLine(id="header-identity")
+        yield TextLine(id="header-state")
 
     def show(self, state: HeaderState) -> None:
-        """Render ``state`` if it differs from what is on screen."""
+        """Render ``state``, touching only the lines that differ from what is on screen."""
         self.set_class(state.environment == "production", "-production")
-        text = render_header(state)
-        if self._shown is not None and text == self._shown:
-            return
-        self._shown = text
-        self.update(text)
+        identity, status = self.query(TextLine)
+        identity.set_text(line_one(state))
+        status.set_text(line_two(state))
+
+    def render_text(self) -> str:
+        """Both lines as plain text (for tests and logs)."""
+        return "\n".join(line.text.plain for line in self.query(TextLine))

@@ -25,6 +25,7 @@ from opsconsole.checks import CheckResult, Status, worst_first
 from opsconsole.tui.context import Context, Host
 from opsconsole.tui.dialogs import RowDetail
 from opsconsole.tui.header import HeaderBar
+from opsconsole.tui.line import TextLine
 from opsconsole.tui.widgets import ChecksView, TablePanel
 
 ACTION_DIALOG = "opsconsole.tui.action_dialog"
@@ -148,7 +149,7 @@ class OverviewScreen(BaseScreen):
 
     def compose_body(self) -> ComposeResult:
         """Totals line and the scrollable list of checks."""
-        yield Static("", id="totals")
+        yield TextLine(id="totals")
         with VerticalScroll(id="overview-scroll"):
             yield ChecksView(show_screen=True, id="overview-checks")
 
@@ -186,7 +187,7 @@ class OverviewScreen(BaseScreen):
         ]
         titles = {s.id: s.title for s in self.ctx.catalog.screens}
         self.query_one(ChecksView).show(shown, titles, self._note)
-        self.query_one("#totals", Static).update(totals_text(self._results, self._filter))
+        self.query_one("#totals", TextLine).set_text(totals_text(self._results, self._filter))
 
 
 def totals_text(results: Sequence[CheckResult], filter_text: str) -> Text:
@@ -239,7 +240,7 @@ class SpecScreen(BaseScreen):
         if self.spec.checks:
             yield ChecksView(id="checks")
         if len(self.visible_tables) > 1:
-            yield Static("", id="table-strip")
+            yield TextLine(id="table-strip")
         if not self.visible_tables:
             yield Static(Text(" no tables on this screen", style="dim"), id="no-tables")
             return
@@ -305,7 +306,7 @@ class SpecScreen(BaseScreen):
             label = sanitize.clean(spec.title, label_max)
             text.append(label, style="bold reverse" if on_top else "dim")
         text.append(STRIP_HINT, style="dim")
-        self.query_one("#table-strip", Static).update(text)
+        self.query_one("#table-strip", TextLine).set_text(text)
 
     def action_run_action(self, name: str) -> None:
         """Open the guarded action ``name`` with the selected row of its table."""
@@ -359,7 +360,7 @@ class DrillScreen(BaseScreen):
             crumb.append(f" · {name}=", style="dim")
             crumb.append(sanitize.clean(value, 60))
         crumb.append("   esc back", style="dim")
-        yield Static(crumb, id="crumb")
+        yield TextLine(crumb, id="crumb")
         yield TablePanel(self.ctx, self.spec, self.params, id="drill")
 
     def on_mount(self) -> None:

@@ -18,14 +18,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
 from opsconsole.catalog import TableSpec
-from opsconsole.checks import CheckResult
+from opsconsole.checks import CheckResult, Status
 from opsconsole.tables import Cursor, Page
 from opsconsole.tui import cells
 from opsconsole.tui.context import Context
+from opsconsole.tui.line import TextLine
 from opsconsole.tui.messages import DatabaseUnavailable, PageLoaded
 from opsconsole.tui.monitor import ConnectionLost
 from opsconsole.tui.tablesync import cursor_key, sync_rows
@@ -52,16 +53,26 @@ class ChecksView(Widget):
     def show(
         self, results: Sequence[CheckResult], titles: dict[str, str], note: Text | None = None
     ) -> None:
-        """Show ``results`` (in the given order); repaint only when something differs."""
-        key = (
-            tuple((r.id, r.status, r.summary, r.value, r.unit) for r in results),
-            note.plain if note else None,
-        )
+        """Show ``results`` (in the given order); repaint only when what is shown differs."""
+        self._results, self._titles, self._note = list(results), titles, note
+        key = (self.size.width >= WIDE, tuple(self._rows()), note.plain if note else None)
         if key == self._key:
             return
         self._key = key
-        self._results, self._titles, self._note = list(results), titles, note
         self.refresh(layout=True)
+
+    def _rows(self) -> list[tuple[Status, str, str, str, str]]:
+        wide = self.size.width >= WIDE
+        return [
+            (
+                r.status,
+                self._titles.get(r.screen, r.screen) if self._show_screen and wide else "",
+                r.title,
+                cells.check_value(r) if wide else "",
+                r.summary,
+            )
+            for r in self._results
+        ]
 
     def render(self) -> RenderableType:
         """A rich Table sized to the widget (every cell is Text: no markup)."""
@@ -74,14 +85,16 @@ class ChecksView(Widget):
         if wide:
             table.add_column(width=13, no_wrap=True, justify="right", overflow="ellipsis")
         table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
-        for r in self._results:
-            row: list[Text] = [cells.status_text(r.status)]
+        for result, (status, screen, title, value, summary) in zip(
+            self._results, self._rows(), strict=True
+        ):
+            row: list[Text] = [cells.status_text(status)]
             if self._show_screen and wide:
-                row.append(Text(self._titles.get(r.screen, r.screen), style="dim"))
-            row.append(Text(r.title))
+                row.append(Text(screen, style="dim"))
+            row.append(Text(title))
             if wide:
-                row.append(Text(cells.check_value(r)))
-            row.append(Text(r.summary, style="dim" if r.error else ""))
+                row.append(Text(value))
+            row.append(Text(summary, style="dim" if result.error else ""))
             table.add_row(*row)
         if not self._results:
             table.add_row(Text("", style="dim"), Text("no checks yet", style="dim"))
@@ -104,7 +117,7 @@ class TablePanel(Vertical):
 
     DEFAULT_CSS = """
     TablePanel { height: 1fr; }
-    TablePanel > .panel-status { height: 1; color: $text-muted; }
+    TablePanel > .panel-status { color: $text-muted; }
     TablePanel > DataTable { height: 1fr; }
     """
 
@@ -122,12 +135,11 @@ class TablePanel(Vertical):
         self._generation = 0
         self._applied = 0
         self._loading_more = False
-        self._status: Text | None = None
         self._columns = [c.name for c in spec.columns]
 
     def compose(self) -> ComposeResult:
         """Status line above the table."""
-        yield Static("", classes="panel-status")
+        yield TextLine(classes="panel-status")
         table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
         yield table
 
@@ -249,7 +261,4 @@ class TablePanel(Vertical):
         return text
 
     def _show_status(self) -> None:
-        text = self.status_text()
-        if text != self._status:
-            self._status = text
-            self.query_one(".panel-status", Static).update(text)
+        self.query_one(".panel-status", TextLine).set_text(self.status_text())

@@ -1,0 +1,40 @@
+"""A one-line text widget that repaints without a layout pass.
+
+``Static.update`` asks for a layout refresh, which re-lays the whole screen and repaints its
+scrollbars and tables; a fixed-height line never changes size, so a plain repaint is enough.
+This keeps the once-a-second header tick down to one terminal line.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+
+class TextLine(Widget):
+    """One line of inert rich Text; :meth:`set_text` repaints only when the text changed."""
+
+    DEFAULT_CSS = """
+    TextLine { height: 1; width: 1fr; }
+    """
+
+    def __init__(self, text: Text | None = None, *, id: str | None = None, classes: str = ""):
+        super().__init__(id=id, classes=classes)
+        self._text = text or Text()
+
+    @property
+    def text(self) -> Text:
+        """The text on screen."""
+        return self._text
+
+    def set_text(self, text: Text) -> bool:
+        """Show ``text``; returns True when it differed from what was shown."""
+        if text == self._text:
+            return False
+        self._text = text
+        self.refresh()
+        return True
+
+    def render(self) -> Text:
+        """The line (no markup: it is already Text)."""
+        return self._text
