@@ -186,7 +186,8 @@ class OverviewScreen(BaseScreen):
             if not low or low in f"{r.screen} {r.title} {r.summary} {r.id}".lower()
         ]
         titles = {s.id: s.title for s in self.ctx.catalog.screens}
-        self.query_one(ChecksView).show(shown, titles, self._note)
+        keys = {s.id: s.key for s in self.ctx.catalog.screens if s.key}
+        self.query_one(ChecksView).show(shown, titles, self._note, keys)
         self.query_one("#totals", TextLine).set_text(totals_text(self._results, self._filter))
 
 

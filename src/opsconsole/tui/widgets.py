@@ -47,14 +47,27 @@ class ChecksView(Widget):
         self._show_screen = show_screen
         self._results: list[CheckResult] = []
         self._titles: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
         self._note: Text | None = None
         self._key: tuple[Any, ...] | None = None
 
     def show(
-        self, results: Sequence[CheckResult], titles: dict[str, str], note: Text | None = None
+        self,
+        results: Sequence[CheckResult],
+        titles: dict[str, str],
+        note: Text | None = None,
+        keys: dict[str, str] | None = None,
     ) -> None:
-        """Show ``results`` (in the given order); repaint only when what is shown differs."""
+        """Show ``results`` (in the given order); repaint only when what is shown differs.
+
+        Args:
+            results: the checks to show.
+            titles: screen id -> screen title (shown when wide and ``show_screen``).
+            note: a line above the list (e.g. "connection lost"), or None.
+            keys: screen id -> the key that opens it (shown instead of the title when narrow).
+        """
         self._results, self._titles, self._note = list(results), titles, note
+        self._keys = keys or {}
         key = (self.size.width >= WIDE, tuple(self._rows()), note.plain if note else None)
         if key == self._key:
             return
@@ -66,7 +79,7 @@ class ChecksView(Widget):
         return [
             (
                 r.status,
-                self._titles.get(r.screen, r.screen) if self._show_screen and wide else "",
+                self._screen_label(r.screen, wide),
                 r.title,
                 cells.check_value(r) if wide else "",
                 r.summary,
@@ -74,13 +87,20 @@ class ChecksView(Widget):
             for r in self._results
         ]
 
+    def _screen_label(self, screen_id: str, wide: bool) -> str:
+        if not self._show_screen:
+            return ""
+        if wide:
+            return self._titles.get(screen_id, screen_id)
+        return self._keys.get(screen_id, " ")
+
     def render(self) -> RenderableType:
         """A rich Table sized to the widget (every cell is Text: no markup)."""
         wide = self.size.width >= WIDE
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(width=4, no_wrap=True)
-        if self._show_screen and wide:
-            table.add_column(width=13, no_wrap=True, overflow="ellipsis")
+        if self._show_screen:
+            table.add_column(width=13 if wide else 1, no_wrap=True, overflow="ellipsis")
         table.add_column(ratio=2, no_wrap=True, overflow="ellipsis", max_width=44)
         if wide:
             table.add_column(width=13, no_wrap=True, justify="right", overflow="ellipsis")
@@ -89,7 +109,7 @@ class ChecksView(Widget):
             self._results, self._rows(), strict=True
         ):
             row: list[Text] = [cells.status_text(status)]
-            if self._show_screen and wide:
+            if self._show_screen:
                 row.append(Text(screen, style="dim"))
             row.append(Text(title))
             if wide:
@@ -97,7 +117,9 @@ class ChecksView(Widget):
             row.append(Text(summary, style="dim" if result.error else ""))
             table.add_row(*row)
         if not self._results:
-            table.add_row(Text("", style="dim"), Text("no checks yet", style="dim"))
+            empty = [Text("") for _ in table.columns]
+            empty[2 if self._show_screen else 1] = Text("no checks to show", style="dim")
+            table.add_row(*empty)
         if self._note is None:
             return table
         grid = Table.grid(expand=True)
