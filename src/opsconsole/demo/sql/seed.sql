@@ -10,35 +10,42 @@
 -- Measured (init + seed, local PostgreSQL 15, 2 vCPU, default settings):
 --   MEASUREMENTS_PLACEHOLDER
 --
--- Rows per scale N (approximate where a hash decides):
+-- Rows per scale N (approximate where a hash decides; exact counts at scale 1 in brackets):
 --   public.users 5 000 N, events 500 N, event_guests 10 000 N, message_deliveries 100 000 N,
---   linkups 1 000 N, linkup_members 20 000 N, linkup_coordination_messages ~9 600 N,
+--   linkups 1 000 N, linkup_members 20 000 N, linkup_coordination_messages ~9 600 N [9 583],
 --   sms_outbound_jobs exactly 20 000 N, auth.users/profiles 3 000 N, help_requests 2 000 N,
---   conversations_v2 2 500 N, messages_v2 ~9 750 N, V1 conversations 500 N,
---   public.messages 20 000 N + ~1 470 N (V1), reported_messages 5 000 N, broadcast_quotas 200 N,
+--   conversations_v2 2 500 N, messages_v2 ~9 750 N [9 752], V1 conversations 500 N,
+--   public.messages 20 000 N + 1 470 N (V1), reported_messages 5 000 N, broadcast_quotas 200 N,
 --   core.organizations 4 N, core.users 500 N, communication.messages 5 000 N (recipients and
 --   delivery attempts 15 000 N, participants 20 000 N), user_link_audit 5 000 N, 3 flags.
 --
--- Planted faults (per scale unit N unless a count is fixed; all relative to the anchor A):
+-- Planted faults (proportional to N unless a count is fixed; all relative to the anchor A):
 --   F1 unlinked deliveries: 0.5 % of the deliveries of linked, active guests have user_id NULL
---      (~390 N, rate ~0.39 %: seed 002 WARNING). Not counted as inconsistent: half the
---      deliveries of removed-but-linked guests (3 % of guests) and all deliveries of guests
---      without a user (20 % of guests, and the ambiguous same-phone guest pairs).
---   F2 jobs: failed jobs carry exactly five distinct last_error strings; 12 N failed in the hour
---      before A; 4 N stuck 'running' with locked_at 20-89 min before A; the oldest pending job
---      is exactly 3 h 30 min old.
---   F3 coordination: 5 N locked linkups (l % 200 = 3, locked 6-48 h before A) miss 1-2 intents;
---      0.5 % of the intents of older locks are pending/enqueued without a job.
+--      [379: rate 0.379 %, seed 002's WARNING]. Not inconsistent, and not counted: half the
+--      deliveries of removed-but-linked guests (3 % of guests) [1 224] and all deliveries of
+--      guests without a user (20 %, and the ambiguous same-phone guest pairs) [19 730].
+--   F2 jobs: failed jobs carry exactly five distinct last_error strings [540 failed, 96-126
+--      each]; 12 N planted failures in the hour before A, plus those of fresh coordination
+--      locks [18 in all]; 4 N stuck 'running' with locked_at 20-89 min before A [4]; the oldest
+--      pending job is exactly 3 h 30 min old [348 pending].
+--   F3 coordination: 5 N locked linkups (l % 200 = 3, locked 6-48 h before A) miss 1-2 intents
+--      [5 linkups, 7 intents]; 0.5 % of the intents of older locks are pending or enqueued
+--      without a job [42]. Suppressed intents (opted_out, no_phone, quiet_hours) never got a
+--      job; every other intent references a linkup_coordination job with its idempotency key.
 --   F4 moderation: 40 N pending reports (r % 125 = 0), the oldest exactly 26 h old; the eight
---      oldest carry hostile text (Rich markup, OSC 52 clipboard write, clear screen, set title,
---      control characters, a ~105 KB body, cursor movement, bidi overrides).
---   F5 broadcast quotas: 1 in 8 exhausted (broadcasts_sent = broadcast_limit); every
---      last_reset_at is A - 34 h (+ up to 59 s): the nightly 02:00 reset was missed.
---   F6 V1 conversations: 1 in 50 (10 N) have neither participants nor messages.
---   F7 V2 conversations: 2.5 % have initial_message NULL (success rate ~97.5 %).
---   F8 communication: 0.3 % of delivery attempts (~45 N) are 'scheduled' and due (5 min-4 h
---      before A); 4.5 % failed.
---   F9 trigger_backfill_deliveries_on_guest_link is left DISABLED (seed 002's rollback state).
+--      oldest carry hostile text in reason and message (Rich markup, OSC 52 clipboard write,
+--      clear screen, set title, control characters, a ~105 KB body, cursor movement, bidi
+--      overrides). Upheld reports soft-deleted their message, as did moderators for 1 % of
+--      the rest [2 164 soft-deleted].
+--   F5 broadcast quotas: 1 in 8 exhausted (broadcasts_sent = broadcast_limit) [25 of 200];
+--      every last_reset_at is A - 34 h (+ up to 59 s): the nightly 02:00 reset was missed.
+--   F6 V1 conversations: 1 in 50 have neither participants nor messages [10 of 500].
+--   F7 V2 conversations: 2.5 % have initial_message NULL [success rate 97.52 %]; daily
+--      counts grow over the 7 days before A (adoption ramping up).
+--   F8 communication: 0.3 % of delivery attempts are 'scheduled' and due (5 min-4 h before A)
+--      [55]; 4.5 % failed; 20 % of recipients unread.
+--   F9 trigger_backfill_deliveries_on_guest_link is left DISABLED (seed 002's rollback state);
+--      trigger_message_deliveries_auto_link_user is enabled.
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings and helpers (temporary: dropped at the end).
@@ -58,6 +65,9 @@ $guard$;
 -- JIT would compile every generator for seconds at scale 1 (the planner cannot see how few rows
 -- the small inserts make); the generators are simple expressions that gain nothing from it.
 SET LOCAL jit = off;
+-- Room for the hash joins of the few joined statements and of the foreign-key validation at
+-- the end (10 M deliveries against 1 M guests at scale 100) to stay in memory.
+SET LOCAL work_mem = '256MB';
 
 -- The three settings as one row: n = scale, s = seed, a = the anchor ("now").
 CREATE FUNCTION pg_temp.params() RETURNS TABLE (n bigint, s bigint, a timestamptz)
