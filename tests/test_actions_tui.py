@@ -196,10 +196,10 @@ def test_production_confirmation_needs_the_environment_name(
     async def body(pilot: Pilot[Any], app: App[Any]) -> None:
         screen, action = ref("resolve-report")
         open_action(app, screen, action, {"id": reports["r1"]})
-        await pilot.pause()
+        await settle(pilot)
         dialog = app.screen
-        assert isinstance(dialog, ActionDialog)
-        await pilot.click("#choice-1")  # uphold and soft-delete
+        assert isinstance(dialog, ActionDialog) and dialog.preview is None
+        dialog.query_one("#choice-1", Button).press()  # uphold and soft-delete
         await settle(pilot)
         assert dialog.preview is not None and dialog.preview.count == 2
         shown = screen_text(app)

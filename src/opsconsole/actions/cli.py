@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -167,8 +168,8 @@ def _run(args: argparse.Namespace) -> int:
         if not args.dry_run:
             guards.check_writes(session, ctx, action.name)
         preview = engine.prepare(session, ctx, action, params, batch_size=batch_size)
-        if args.format == "text":
-            print(render.preview_text(preview))
+        if args.format == "text" and not _emit(render.preview_text(preview)) and not args.dry_run:
+            raise Refused(f"{action.name}: output closed before the confirmation: nothing written")
         if args.dry_run:
             result = engine.dry_run(preview, engine.would_refuse(session, ctx, preview))
         else:
@@ -231,10 +232,20 @@ def _progress(p: Progress) -> None:
           f"(audit {p.audit_id})", file=sys.stderr)
 
 
+def _emit(text: str) -> bool:
+    """Print to stdout; False when the reader went away (e.g. `| head`), quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return False
+    return True
+
+
 def _print(result: Result, fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps(result.as_dict(), default=str))
+        _emit(json.dumps(result.as_dict(), default=str))
     else:
-        print(render.result_text(result))
+        _emit(render.result_text(result))
     if result.exit_code:
         print(f"opsconsole: {result.message}", file=sys.stderr)
