@@ -197,3 +197,9 @@ def test_never_a_password_in_audit_or_output(
                      "--dry-run"])
     out, err = capsys.readouterr()
     assert code == 0 and "hunter2" not in out + err
+
+
+def test_the_action_core_does_not_import_textual() -> None:
+    code = ("import sys, opsconsole.actions.cli, opsconsole.actions.engine; "
+            "sys.exit('textual' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -353,3 +353,43 @@ def test_more_rows_than_previewed_aborts_and_rolls_back(
     assert "would change" in result.message
     assert user_ids(dsn) == before
     assert [r["outcome"] for r in audit_rows(dsn, run_id=result.run_id)] == ["aborted"]
+
+
+@pytest.mark.parametrize("image", [
+    {"table": "pg_catalog.pg_authid", "op": "update", "key": {"id": "1"},
+     "before": {"rolsuper": True}, "after": {"rolsuper": False}},
+    {"table": 'public.users"; DROP TABLE public.users; --', "op": "update", "key": {"id": U1},
+     "before": {"phone": "1"}, "after": {"phone": "2"}},
+])
+def test_undo_refuses_tampered_tables(
+    planted: tuple[str, dict[str, int]], audit_file: Path, image: dict[str, Any]
+) -> None:
+    """Table names in before-images come from the database: only allow-listed tables are ever
+    composed into SQL (as sql.Identifier)."""
+    dsn, _ = planted
+    audit_id = tampered(dsn, image)
+    before = scalar(dsn, "SELECT count(*) FROM public.users")
+    with pytest.raises(Refused, match="allow-list"):
+        preview_only(make_ctx(dsn, audit_file), "undo", {"audit_id": audit_id})
+    assert scalar(dsn, "SELECT count(*) FROM public.users") == before
+
+
+def test_undo_refuses_a_tampered_column_name(
+    planted: tuple[str, dict[str, int]], audit_file: Path
+) -> None:
+    dsn, _ = planted
+    row = rows(dsn, "SELECT id::text, to_jsonb(d.*) AS j FROM public.message_deliveries d"
+                    " WHERE guest_id = %s LIMIT 1", (G_OTHER,))[0]
+    evil = {**row["j"], "user_id) = (NULL); DROP TABLE public.users; --": "x"}
+    audit_id = tampered(dsn, {"table": "public.message_deliveries", "op": "update",
+                              "key": {"id": row["id"]}, "before": evil, "after": row["j"]})
+    _, result = run_action(make_ctx(dsn, audit_file), "undo", {"audit_id": audit_id})
+    assert result.status == "refused" and "not in this database" in result.message
+    assert scalar(dsn, "SELECT to_regclass('public.users') IS NOT NULL") is True
+
+
+def tampered(dsn: str, image: dict[str, Any]) -> int:
+    return int(scalar(dsn, "INSERT INTO opsconsole.audit_log (run_id, os_user, action, previewed,"
+                           " affected, outcome, before_images) VALUES (gen_random_uuid(), 'x',"
+                           " 'backfill-all', 1, 1, 'applied', %s::jsonb) RETURNING id",
+                      (json.dumps([image], default=str),)))
