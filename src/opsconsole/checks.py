@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -143,11 +143,15 @@ def run_all(
     *,
     only: Iterable[str] | None = None,
     clock: Clock | None = None,
+    previous: Mapping[str, CheckResult] | None = None,
 ) -> list[CheckResult]:
     """Run every check (or those selected by ``only``), in catalog order.
 
     Args:
         only: check ids or screen ids; None = all.
+        previous: the last results by id; a check with ``cadence_s`` whose previous result
+            (not UNKNOWN) is younger than that is reused instead of run again, so expensive
+            checks refresh on a slower cadence.
 
     Returns:
         list[CheckResult]; once the connection is lost the remaining checks are UNKNOWN.
@@ -158,8 +162,15 @@ def run_all(
         if conn.closed or conn.broken:
             results.append(_unknown(screen, spec, "connection lost", now=(clock or utc_now)()))
             continue
-        results.append(run_check(conn, catalog, schema, screen, spec, clock=clock))
+        kept = _still_fresh(spec, (previous or {}).get(spec.id), (clock or utc_now)())
+        results.append(kept or run_check(conn, catalog, schema, screen, spec, clock=clock))
     return results
+
+
+def _still_fresh(spec: CheckSpec, last: CheckResult | None, now: datetime) -> CheckResult | None:
+    if spec.cadence_s is None or last is None or last.status is Status.UNKNOWN:
+        return None
+    return last if (now - last.checked_at).total_seconds() < spec.cadence_s else None
 
 
 def select(catalog: Catalog, only: Iterable[str] | None) -> list[tuple[ScreenSpec, CheckSpec]]:

@@ -129,7 +129,10 @@ class OpsConsoleApp(App[int]):
 
         def run(conn: Any, schema: Any) -> tuple[list[CheckResult], float]:
             started = time.monotonic()
-            results = checks.run_all(conn, self.catalog, schema, clock=self.clock)
+            previous = {r.id: r for r in self.results}
+            results = checks.run_all(
+                conn, self.catalog, schema, clock=self.clock, previous=previous
+            )
             return results, time.monotonic() - started
 
         try:
