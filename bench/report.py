@@ -107,7 +107,16 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
                  "≤ 2", _ok(ref.get("large_over_small", {}).get("median"), 2), 2)
         for key in ("large", "small"):
             d = ref["db"].get(key)
-            if d:
+            if not d:
+                continue
+            if d.get("runs_with_failed_checks"):
+                figs.add("2", f"console overhead, {key}: (refresh wall − failed checks) / "
+                         "Σ Execution of the checks that ran", d["ratio_exec_ok"], "", "≤ 1.3",
+                         _ok(d["ratio_exec_ok"]["median"], 1.3), 2,
+                         f"{', '.join(d['failed_checks'])} timed out in "
+                         f"{d['runs_with_failed_checks']} runs; raw ratio "
+                         f"{fmt(d['ratio_exec']['median'], '', 2)}")
+            else:
                 figs.add("2", f"console overhead, {key}: refresh wall / Σ Execution Time",
                          d["ratio_exec"], "", "≤ 1.3",
                          _ok(d["ratio_exec"]["median"], 1.3), 2)
@@ -189,11 +198,13 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
             ("  run_all (what a TUI refresh costs: connection kept)", "run_all_ms", "ms", 1),
             ("Σ Execution Time of the check queries", "exec_ms", "ms", 1),
             ("Σ Planning Time of the check queries", "plan_ms", "ms", 1),
+            ("  of which JIT compilation (jit=on on this server)", "jit_ms", "ms", 1),
             ("Σ Execution Time of the introspection queries", "introspect_exec_ms", "ms", 1),
             ("wall / Σ Execution (target ≤ 1.3)", "ratio_exec", "", 2),
             ("wall / Σ (Planning + Execution)", "ratio_exec_plan", "", 2),
             ("wall / Σ Execution incl. introspection", "ratio_incl_introspect", "", 2),
             ("run_all / Σ Execution (TUI steady state)", "ratio_run_all_exec", "", 2),
+            ("(wall − failed checks) / Σ Execution of checks that ran", "ratio_exec_ok", "", 2),
         ]
         for label, key, unit, dg in rows:
             cells = []
@@ -211,14 +222,17 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
         lg = ref["db"].get("large")
         if lg:
             w("Per check on the large database (median over the runs; sorted by refresh time):\n")
-            w("| check | status | in refresh | server Execution | server Planning | summary |")
-            w("| --- | --- | --- | --- | --- | --- |")
+            w("| check | status | in refresh | server Execution | of which JIT | server Planning "
+              "| summary |")
+            w("| --- | --- | --- | --- | --- | --- | --- |")
             items = sorted(lg["per_check"].items(), key=lambda kv: -kv[1]["ms"]["median"])
             for cid, d in items:
                 err = f" ERROR: {d['error']}" if d.get("error") else ""
                 summ = (d.get("summary") or "").replace("|", "/")[:90]
                 w(f"| `{cid}` | {d['status']} | {fmt(d['ms']['median'], 'ms', 1)} | "
-                  f"{fmt(d['exec_ms']['median'], 'ms', 2)} | {fmt(d['plan_ms']['median'], 'ms', 2)}"
+                  f"{fmt(d['exec_ms']['median'], 'ms', 2)} | "
+                  f"{fmt(d.get('jit_ms', {}).get('median'), 'ms', 1)} | "
+                  f"{fmt(d['plan_ms']['median'], 'ms', 2)}"
                   f" | {summ}{err} |")
             w("")
     if rb:
@@ -269,6 +283,14 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
                 w(f"- TUI on {key}: process start → first check statuses on screen (pty 80x24): "
                   f"{fmt(d['median'], 's', 2)} ({spread(d, 's', 2)}); quitting with `q` took "
                   f"{fmt(d['quit_s']['median'], 's', 2)}.")
+        for key, d in (st.get("tui_headless") or {}).items():
+            parts = [("import_s", "imports"), ("catalog_s", "catalog load"),
+                     ("construct_to_mounted_s", "construct → mounted"),
+                     ("construct_to_first_data_s", "construct → first ChecksRefreshed applied"),
+                     ("script_start_to_first_data_s", "script start → first data")]
+            w(f"- Headless (`bench/tui_headless.py`, `run_test` 80x24) on {key}: " + "; ".join(
+                f"{label} {fmt(d[k]['median'], 's', 2)} ({spread(d[k], 's', 2)})"
+                for k, label in parts if k in d) + ".")
         w("")
     if dm:
         w("## 4. `opsconsole demo` to first data\n")
@@ -278,6 +300,12 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
           f"start + schema + seed) is {fmt(dm['ready_s'].get('median'), 's')} "
           f"({spread(dm['ready_s'], 's')}). First data: {fmt(dm['first_data_s'].get('median'), 's')}"
           f" ({spread(dm['first_data_s'], 's')}); {dm['timeouts']} timeouts.\n")
+        ph = dm.get("phases") or {}
+        if ph:
+            w("Phases of the same path run in-process by `bench/demo_phases.py` (fresh temporary "
+              "data directory, the product's `server.start`, `setup.init_schema`, `setup.seed`): "
+              + "; ".join(f"{k.removesuffix('_s').replace('_', ' ')} {fmt(v['median'], 's', 2)} "
+                          f"({spread(v, 's', 2)})" for k, v in ph.items()) + ".\n")
     if bf:
         w("## 5. Batch backfill of 1 M unlinked deliveries\n")
         w(_meta_line(results, "backfill"))

@@ -314,24 +314,25 @@ def explain_pass(dsn: str, cat: catalogmod.Catalog) -> dict[str, Any]:
         schema = introspect.inspect(conn, cat)
         now = checks.utc_now()
 
-        def one(query_sql: str, params: dict[str, Any]) -> tuple[float, float]:
+        def one(query_sql: str, params: dict[str, Any]) -> dict[str, float]:
             stmt = ("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY, FORMAT JSON) " + query_sql).encode()
             row = conn.execute(stmt, params).fetchone()
             assert row is not None
             doc = next(iter(row.values()))
             plan = (json.loads(doc) if isinstance(doc, str) else doc)[0]
-            return float(plan["Execution Time"]), float(plan.get("Planning Time", 0.0))
+            jit = (plan.get("JIT") or {}).get("Timing", {}).get("Total", 0.0)
+            return {"exec_ms": float(plan["Execution Time"]),
+                    "plan_ms": float(plan.get("Planning Time", 0.0)), "jit_ms": float(jit)}
 
         for ref in ("introspect.relations", "introspect.columns", "introspect.functions"):
-            exe, pl = one(cat.query(ref).sql, {})
-            out["introspect"][ref] = {"exec_ms": exe, "plan_ms": pl}
+            out["introspect"][ref] = one(cat.query(ref).sql, {})
         for screen, spec in cat.checks():
             if schema.missing(screen.requires) or schema.missing(spec.requires):
                 continue  # run_all does not run it either
-            exe, pl = one(cat.query(spec.query).sql, {"now": now, **spec.params})
-            out["checks"][spec.id] = {"exec_ms": exe, "plan_ms": pl}
+            out["checks"][spec.id] = one(cat.query(spec.query).sql, {"now": now, **spec.params})
     out["exec_ms"] = sum(v["exec_ms"] for v in out["checks"].values())
     out["plan_ms"] = sum(v["plan_ms"] for v in out["checks"].values())
+    out["jit_ms"] = sum(v["jit_ms"] for v in out["checks"].values())
     out["introspect_exec_ms"] = sum(v["exec_ms"] for v in out["introspect"].values())
     out["introspect_plan_ms"] = sum(v["plan_ms"] for v in out["introspect"].values())
     return out
@@ -363,6 +364,13 @@ def section_refresh(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, 
             r["ratio_exec_plan"] = r["wall_ms"] / (e["exec_ms"] + e["plan_ms"])
             r["ratio_incl_introspect"] = r["wall_ms"] / (e["exec_ms"] + e["introspect_exec_ms"])
             r["ratio_run_all_exec"] = r["run_all_ms"] / e["exec_ms"]
+            # Checks that failed in the refresh (e.g. statement_timeout) ran to completion under
+            # EXPLAIN: leave them out of both sides so the ratio still measures overhead.
+            failed = [c for c, v in r["checks"].items() if v["error"]]
+            r["failed_checks"] = failed
+            ok_wall = r["wall_ms"] - sum(r["checks"][c]["ms"] for c in failed)
+            ok_exec = sum(v["exec_ms"] for c, v in e["checks"].items() if c not in failed)
+            r["ratio_exec_ok"] = ok_wall / ok_exec if ok_exec else None
             runs[n].append(r)
         log(f"refresh {i + 1}/{args.runs}: " + ", ".join(
             f"{n} {runs[n][-1]['wall_ms']:.0f} ms (x{runs[n][-1]['ratio_exec']:.2f})"
@@ -378,6 +386,8 @@ def section_refresh(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, 
                                     for r in rs]),
                 "plan_ms": summary([r["explain"]["checks"].get(cid, {}).get("plan_ms", 0.0)
                                     for r in rs]),
+                "jit_ms": summary([r["explain"]["checks"].get(cid, {}).get("jit_ms", 0.0)
+                                   for r in rs]),
                 "status": rs[-1]["checks"][cid]["status"],
                 "error": rs[-1]["checks"][cid]["error"],
                 "summary": rs[-1]["checks"][cid]["summary"],
@@ -395,6 +405,10 @@ def section_refresh(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, 
             "ratio_exec_plan": summary([r["ratio_exec_plan"] for r in rs]),
             "ratio_incl_introspect": summary([r["ratio_incl_introspect"] for r in rs]),
             "ratio_run_all_exec": summary([r["ratio_run_all_exec"] for r in rs]),
+            "ratio_exec_ok": summary([r["ratio_exec_ok"] for r in rs if r["ratio_exec_ok"]]),
+            "jit_ms": summary([r["explain"]["jit_ms"] for r in rs]),
+            "runs_with_failed_checks": sum(1 for r in rs if r["failed_checks"]),
+            "failed_checks": sorted({c for r in rs for c in r["failed_checks"]}),
             "per_check": per_check,
             "samples_wall_ms": [round(r["wall_ms"], 2) for r in rs],
         }
@@ -622,6 +636,21 @@ def section_startup(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, 
                 log(f"tui {n}: no data within the timeout; tail: {r['tail'][-400:]!r}")
         log(f"tui first data {i + 1}/{args.startup_runs}: " + ", ".join(
             f"{n} {runs[n][-1]['first_data_s']}" for n in runs))
+    headless: dict[str, list[dict[str, Any]]] = {n: [] for n in dbs}
+    for i in range(args.headless_runs):
+        for n in (list(dbs) if i % 2 == 0 else list(dbs)[::-1]):
+            proc = subprocess.run([PY, str(HERE / "tui_headless.py"), dbs[n]],
+                                  capture_output=True, text=True, check=False)
+            try:
+                headless[n].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            except (IndexError, json.JSONDecodeError):
+                log(f"tui_headless {n} failed: {proc.stderr[-500:]}")
+    out["tui_headless"] = {
+        n: {k: summary([r[k] for r in rs if r.get(k) is not None])
+            for k in ("import_s", "catalog_s", "construct_to_mounted_s",
+                      "construct_to_first_data_s", "script_start_to_first_data_s")}
+        for n, rs in headless.items() if rs
+    }
     out["tui_first_data_s"] = {
         n: {**summary([r["first_data_s"] for r in rs if r["first_data_s"] is not None]),
             "timeouts": sum(1 for r in rs if r["first_data_s"] is None),
@@ -667,7 +696,22 @@ def section_demo(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, Any
                      "tail": tail})
         log(f"demo {i + 1}/{args.demo_runs}: first data {t} s (database ready "
             f"{runs[-1]['ready_s']} s), quit {quit_s:.1f} s")
+    phases: list[dict[str, float]] = []
+    for _ in range(args.demo_phase_runs):
+        tmp = Path(tempfile.mkdtemp(prefix="opsbench-phases-"))
+        os.chmod(tmp, 0o777)
+        try:
+            proc = subprocess.run([PY, str(HERE / "demo_phases.py"), "1"], capture_output=True,
+                                  text=True, check=False, env={**os.environ, "TMPDIR": str(tmp)},
+                                  timeout=args.demo_timeout)
+            phases.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        except (IndexError, json.JSONDecodeError, subprocess.TimeoutExpired) as exc:
+            log(f"demo_phases failed: {exc}")
+        finally:
+            _stop_stray_postmasters(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
     return {
+        "phases": {k: summary([p[k] for p in phases]) for k in (phases[0] if phases else {})},
         "command": f"{OPS} demo --scale 1   (TMPDIR = a fresh directory: fresh data dir)",
         "first_data_s": summary([r["first_data_s"] for r in runs if r["first_data_s"]]),
         "ready_s": summary([r["ready_s"] for r in runs if r["ready_s"]]),
@@ -1065,8 +1109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runbook-reps", type=int, default=11)
     p.add_argument("--version-runs", type=int, default=20)
     p.add_argument("--startup-runs", type=int, default=10)
+    p.add_argument("--headless-runs", type=int, default=5)
     p.add_argument("--demo-runs", type=int, default=5)
     p.add_argument("--demo-timeout", type=float, default=180)
+    p.add_argument("--demo-phase-runs", type=int, default=3)
     p.add_argument("--long-runs", type=int, default=3)
     p.add_argument("--idle-s", type=float, default=30)
     p.add_argument("--settle-s", type=float, default=10)
