@@ -275,3 +275,17 @@ def test_hostile_report_text_is_inert(seeded_dsn: str) -> None:
         assert "[link=https://evil.example]claim[/link]" in full
 
     drive(make_app(seeded_dsn), body, size=(120, 40))
+
+
+def test_refresh_reuses_checks_on_a_slow_cadence(seeded_dsn: str) -> None:
+    async def body(pilot: Pilot[Any], app: OpsConsoleApp) -> None:
+        slow = [c.id for _, c in app.catalog.checks() if c.cadence_s]
+        before = {r.id: r for r in app.results}
+        await pilot.press("r")
+        await settle(pilot)
+        after = {r.id: r for r in app.results}
+        for check_id in slow:  # younger than its cadence: reused, not run again
+            assert after[check_id] is before[check_id]
+        assert after["jobs.failed_last_hour"] is not before["jobs.failed_last_hour"]
+
+    drive(make_app(seeded_dsn), body)

@@ -116,20 +116,19 @@ class OpsConsoleApp(App[int]):
         """Refresh checks and the visible tables now."""
         self._stop_timer()
         self._generation += 1
-        self._run_checks(self._generation)
+        self._run_checks(self._generation, {r.id: r for r in self.results})
         screen = self.screen
         if isinstance(screen, BaseScreen):
             screen.refresh_data()
 
     @work(thread=True, exclusive=True, group="checks", exit_on_error=False)
-    def _run_checks(self, generation: int) -> None:
+    def _run_checks(self, generation: int, previous: dict[str, CheckResult]) -> None:
         worker = get_current_worker()
         if worker.is_cancelled:
             return
 
         def run(conn: Any, schema: Any) -> tuple[list[CheckResult], float]:
             started = time.monotonic()
-            previous = {r.id: r for r in self.results}
             results = checks.run_all(
                 conn, self.catalog, schema, clock=self.clock, previous=previous
             )
@@ -149,7 +148,8 @@ class OpsConsoleApp(App[int]):
             return
         self._applied = message.generation
         self.results, self.server = message.results, message.info
-        self.results_at = message.results[0].checked_at if message.results else self.clock()
+        stamps = [r.checked_at for r in message.results]
+        self.results_at = max(stamps) if stamps else self.clock()
         self.reconnecting, self._failures = None, 0
         self._adapt_interval(message.duration_s)
         self._push_results()
