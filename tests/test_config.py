@@ -99,3 +99,20 @@ def test_malformed_dsn_is_one_line_without_the_password() -> None:
         dsn.parse("host=x password=hunter2 bogus")
     assert "hunter2" not in info.value.message
     assert "\n" not in info.value.message
+
+
+def test_dsn_options_are_kept_by_connect(empty_dsn: str) -> None:
+    from opsconsole import db
+
+    params = dict(dsn.parse(empty_dsn))
+    params["options"] = "-c search_path=pg_catalog"
+    with db.connect(psycopg_conninfo(params), read_only=False) as conn:
+        row = conn.execute("SELECT current_setting('search_path') AS sp,"
+                           " current_setting('application_name') AS app").fetchone()
+    assert row == {"sp": "pg_catalog", "app": "opsconsole"}
+
+
+def psycopg_conninfo(params: dict[str, str]) -> str:
+    from psycopg import conninfo
+
+    return conninfo.make_conninfo(**params)

@@ -77,7 +77,9 @@ def connect(
         options.append("-c default_transaction_read_only=on")
     if lock_timeout_ms is not None:
         options.append(f"-c lock_timeout={int(lock_timeout_ms)}")
-    dsnmod.parse(dsn)  # BadInput before any network traffic
+    given = dsnmod.parse(dsn).get("options")  # BadInput before any network traffic
+    if given:
+        options.insert(0, given)  # the DSN's own options (e.g. read-only) are kept; ours follow
     try:
         return psycopg.connect(
             dsn,
