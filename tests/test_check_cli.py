@@ -214,3 +214,34 @@ def test_doctor_on_seeded_database_everything_runs(seeded_dsn: str,
     entries = json.loads(out)["entries"]
     assert entries and all(e["runnable"] for e in entries), [e for e in entries
                                                              if not e["runnable"]]
+
+
+def test_a_drifted_database_is_adapted_through_a_catalog_copy(
+        fresh_seeded_dsn: str, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from opsconsole import catalog
+
+    with psycopg.connect(fresh_seeded_dsn, autocommit=True) as conn:
+        conn.execute("ALTER TABLE public.sms_outbound_jobs"
+                     " RENAME COLUMN last_error TO error_message")
+    code, doc = run_json(capsys, fresh_seeded_dsn, "--only", "jobs.failed_last_hour")
+    assert code == 3
+    assert "column public.sms_outbound_jobs.last_error" in by_id(doc)["jobs.failed_last_hour"]["error"]
+
+    root = catalog.default_root()
+    for folder in ("queries", "screens"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    jobs_sql = tmp_path / "queries" / "jobs.sql"
+    text = jobs_sql.read_text()
+    head, rest = text.split("-- name: oldest_pending_age", 1)
+    jobs_sql.write_text(head.replace("DISTINCT last_error", "DISTINCT error_message")
+                        + "-- name: oldest_pending_age" + rest)
+    jobs_toml = tmp_path / "screens" / "jobs.toml"
+    jobs_toml.write_text(jobs_toml.read_text().replace(
+        "public.sms_outbound_jobs.last_error", "public.sms_outbound_jobs.error_message"))
+    code, doc = run_json(capsys, fresh_seeded_dsn, "--catalog", str(tmp_path),
+                         "--only", "jobs.failed_last_hour")
+    check = by_id(doc)["jobs.failed_last_hour"]
+    assert check["error"] is None and check["values"]["distinct_errors"] == 5
+    assert code == 1
