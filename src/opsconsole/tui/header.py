@@ -109,6 +109,7 @@ class HeaderBar(Vertical):
 
     def __init__(self) -> None:
         super().__init__(id="header")
+        self._pending: HeaderState | None = None
 
     def compose(self) -> ComposeResult:
         """One line widget each, so the ticking data age repaints only line two."""
@@ -118,9 +119,18 @@ class HeaderBar(Vertical):
     def show(self, state: HeaderState) -> None:
         """Render ``state``, touching only the lines that differ from what is on screen."""
         self.set_class(state.environment == "production", "-production")
-        identity, status = self.query(TextLine)
-        identity.set_text(line_one(state))
-        status.set_text(line_two(state))
+        lines = list(self.query(TextLine))
+        if len(lines) < 2:  # not composed yet: shown on mount
+            self._pending = state
+            return
+        lines[0].set_text(line_one(state))
+        lines[1].set_text(line_two(state))
+
+    def on_mount(self) -> None:
+        """Show a state that arrived before the lines existed."""
+        if self._pending is not None:
+            self.show(self._pending)
+            self._pending = None
 
     def render_text(self) -> str:
         """Both lines as plain text (for tests and logs)."""

@@ -270,10 +270,12 @@ class SpecScreen(BaseScreen):
 
     def active_panel(self) -> TablePanel | None:
         """The table shown in the switcher."""
-        if not self.visible_tables:
+        switchers = self.query(ContentSwitcher)
+        current = switchers.first().current if switchers else None
+        if not current:
             return None
-        current = self.query_one(ContentSwitcher).current
-        return self.query_one(f"#{current}", TablePanel) if current else None
+        found = self.query(f"TablePanel#{current}")
+        return found.first(TablePanel) if found else None
 
     def action_switch_table(self, step: int) -> None:
         """Show the next (1) or previous (-1) table of the screen."""
@@ -295,7 +297,8 @@ class SpecScreen(BaseScreen):
         self._show_strip()
 
     def _show_strip(self) -> None:
-        if len(self.visible_tables) < 2 or not self.is_mounted:
+        strips = self.query("TextLine#table-strip")
+        if len(self.visible_tables) < 2 or not strips:
             return
         active = self.active_panel()
         count = len(self.visible_tables)
@@ -307,7 +310,7 @@ class SpecScreen(BaseScreen):
             label = sanitize.clean(spec.title, label_max)
             text.append(label, style="bold reverse" if on_top else "dim")
         text.append(STRIP_HINT, style="dim")
-        self.query_one("#table-strip", TextLine).set_text(text)
+        strips.first(TextLine).set_text(text)
 
     def action_run_action(self, name: str) -> None:
         """Open the guarded action ``name`` with the selected row of its table."""
