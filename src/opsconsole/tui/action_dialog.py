@@ -97,7 +97,18 @@ def open_action(
             f"{action.name}: select a row of the table first", severity="warning", markup=False
         )
         return
-    app.push_screen(ActionDialog(action, raw, batch_size=batch_size))
+    app.push_screen(ActionDialog(action, raw, batch_size=batch_size), _refresh_after(app))
+
+
+def _refresh_after(app: App[Any]) -> Any:
+    """Once the dialog closes after writing, refresh the console so it shows what changed."""
+
+    def done(result: Result | None) -> None:
+        refresh = getattr(app, "action_refresh", None)
+        if result is not None and result.affected and callable(refresh):
+            refresh()
+
+    return done
 
 
 def row_params(ref: ActionRef, row: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -105,6 +105,9 @@ class OpsConsoleApp(App[int]):
         """Start the first refresh and the once-a-second header tick."""
         self.set_interval(1.0, self._tick_second)
         self.action_refresh()
+        if self.resolved.source == "demo":
+            self.notify(f"psql '{self.resolved.dsn}'", title="demo database",
+                        timeout=15, markup=False)
 
     def on_unmount(self) -> None:
         """Close the monitoring session."""
