@@ -10,7 +10,8 @@ ORDER BY status, suppress_reason;
 
 -- name: missing_intents(now, window_h)
 -- Seed 000 §4.2 for every linkup locked in the window: fewer coordination rows for the current
--- lock than confirmed members. Cost follows the recently locked linkups (linkups_locked_idx).
+-- lock than confirmed members. Cost follows the recently locked linkups (linkups_locked_idx;
+-- members counted index-only on linkup_members_confirmed_idx).
 SELECT count(*) AS linkups, coalesce(sum(x.confirmed - x.intents), 0)::bigint AS missing_intents
 FROM (
   SELECT l.id,

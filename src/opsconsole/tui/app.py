@@ -130,24 +130,57 @@ class OpsConsoleApp(App[int]):
         if worker.is_cancelled:
             return
 
-        def run(conn: Any, schema: Any) -> tuple[list[CheckResult], float]:
-            started = time.monotonic()
-            results = checks.run_all(
-                conn, self.catalog, schema, clock=self.clock, previous=previous
-            )
-            return results, time.monotonic() - started
+        started = time.monotonic()
+        fast, slow = self._split_due(previous)
+
+        def run(only: list[str]) -> Any:
+            def call(conn: Any, schema: Any) -> list[CheckResult]:
+                return checks.run_all(
+                    conn, self.catalog, schema, only=only, clock=self.clock, previous=previous
+                )
+
+            return call
 
         try:
-            results, duration_s = self.monitor.call(run)
+            first = self.monitor.call(run(fast)) if fast else []
+            if slow and first and not worker.is_cancelled:
+                early = self._in_order(first, [previous[i] for i in slow if i in previous])
+                self.post_message(ChecksRefreshed(generation, early, self.monitor.info,
+                                                  time.monotonic() - started, partial=True))
+            rest = self.monitor.call(run(slow)) if slow else []
         except ConnectionLost as exc:
             self.post_message(DatabaseUnavailable(generation, exc.message))
             return
         if not worker.is_cancelled:
-            self.post_message(ChecksRefreshed(generation, results, self.monitor.info, duration_s))
+            results = self._in_order(first, rest)
+            self.post_message(ChecksRefreshed(generation, results, self.monitor.info,
+                                              time.monotonic() - started))
+
+    def _split_due(self, previous: dict[str, CheckResult]) -> tuple[list[str], list[str]]:
+        """Check ids to run first (cheap, or slow but still fresh) and the slow ones now due."""
+        now = self.clock()
+        fast: list[str] = []
+        slow: list[str] = []
+        for _, spec in self.catalog.checks():
+            last = previous.get(spec.id)
+            due = spec.cadence_s is not None and (
+                last is None or last.status is checks.Status.UNKNOWN
+                or (now - last.checked_at).total_seconds() >= spec.cadence_s)
+            (slow if due else fast).append(spec.id)
+        return fast, slow
+
+    def _in_order(self, *groups: list[CheckResult]) -> list[CheckResult]:
+        """Merge results into catalog order (list[CheckResult])."""
+        by_id = {r.id: r for group in groups for r in group}
+        return [by_id[c.id] for _, c in self.catalog.checks() if c.id in by_id]
 
     @on(ChecksRefreshed)
     def _checks_refreshed(self, message: ChecksRefreshed) -> None:
         if message.generation <= self._applied:
+            return
+        if message.partial:  # the slow-cadence checks of this refresh are still running
+            self.results, self.server = message.results, message.info
+            self._push_results()
             return
         self._applied = message.generation
         self.results, self.server = message.results, message.info

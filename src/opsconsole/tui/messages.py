@@ -23,6 +23,8 @@ class ChecksRefreshed(Message):
         results: one result per check (list[CheckResult]).
         info: the server the session is connected to.
         duration_s: wall time of the checks, in seconds (connecting excluded).
+        partial: True for the early result of a refresh whose slow-cadence checks are still
+            running (their previous results, if any, stand in).
     """
 
     def __init__(
@@ -31,12 +33,15 @@ class ChecksRefreshed(Message):
         results: list[CheckResult],
         info: ServerInfo | None,
         duration_s: float,
+        *,
+        partial: bool = False,
     ) -> None:
         super().__init__()
         self.generation = generation
         self.results = results
         self.info = info
         self.duration_s = duration_s
+        self.partial = partial
 
 
 class DatabaseUnavailable(Message):

@@ -393,6 +393,10 @@ CREATE TABLE public.linkup_members (
   PRIMARY KEY (linkup_id, user_id)
 );
 
+-- console: confirmed members per linkup, counted index-only by coordination.missing_intents.
+CREATE INDEX linkup_members_confirmed_idx
+  ON public.linkup_members (linkup_id) WHERE status = 'confirmed';
+
 CREATE TABLE public.sms_outbound_jobs (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   purpose          text NOT NULL,
