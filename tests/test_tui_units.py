@@ -210,3 +210,23 @@ def test_unreachable_database_shows_reconnecting() -> None:
             assert "reconnecting…" in header.render_text()
 
     asyncio.run(main())
+
+
+def test_slow_cadence_checks_run_after_the_cheap_ones_and_only_when_due() -> None:
+    from dataclasses import replace
+
+    from tests.test_tui_support import make_app
+
+    app = make_app("host=unused")
+    slow_ids = {c.id for _, c in app.catalog.checks() if c.cadence_s}
+    assert "deliveries.inconsistency_rate" in slow_ids
+    fast, slow = app._split_due({})
+    assert set(slow) == slow_ids and not set(fast) & slow_ids
+    fresh = {i: replace(result(), id=i, checked_at=ANCHOR - timedelta(seconds=30))
+             for i in slow_ids}
+    fast, slow = app._split_due(fresh)
+    assert slow == [] and slow_ids <= set(fast)
+    stale = {i: replace(r, checked_at=ANCHOR - timedelta(hours=1)) for i, r in fresh.items()}
+    assert set(app._split_due(stale)[1]) == slow_ids
+    unknown = {i: replace(r, status=Status.UNKNOWN) for i, r in fresh.items()}
+    assert set(app._split_due(unknown)[1]) == slow_ids
