@@ -7,16 +7,22 @@
 -- Supabase stand-ins: the auth schema, auth.uid() and the three API roles.
 -- ---------------------------------------------------------------------------------------------
 DO $roles$
+DECLARE
+  r record;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-    CREATE ROLE anon NOLOGIN;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    CREATE ROLE authenticated NOLOGIN;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
-    CREATE ROLE service_role NOLOGIN BYPASSRLS;
-  END IF;
+  -- Roles are cluster-wide: two `db init` runs on different databases of one fresh cluster
+  -- race here, so the loser of the race takes the role the winner created.
+  FOR r IN SELECT * FROM (VALUES ('anon', 'NOLOGIN'), ('authenticated', 'NOLOGIN'),
+                                 ('service_role', 'NOLOGIN BYPASSRLS')) v(name, opts)
+  LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r.name) THEN
+      BEGIN
+        EXECUTE format('CREATE ROLE %I %s', r.name, r.opts);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;
+      END;
+    END IF;
+  END LOOP;
 END
 $roles$;
 
