@@ -22,6 +22,7 @@ FROM (
   FROM public.linkups l
   WHERE l.state = 'locked'
     AND l.locked_at >= :now::timestamptz - make_interval(hours => :window_h::int)
+  OFFSET 0  -- keeps the two counts computed once per linkup, not again in the outer filter
 ) x
 WHERE x.confirmed > x.intents;
 

@@ -2,9 +2,11 @@
 
 -- name: inconsistency_rate()
 -- Seed 002 "Inconsistency Rate": deliveries with NULL user_id whose guest is linked and not
--- removed (the debugging query's rows), over all deliveries. The numerator walks the partial
--- index message_deliveries_unlinked_idx (cost follows the unlinked rows); the total is exact
--- while the table is small and the planner's estimate once it is large (total_is_estimate).
+-- removed (the debugging query's rows), over all deliveries. The numerator is a merge join of
+-- two partial indexes read index-only in guest order, message_deliveries_unlinked_idx (the
+-- deliveries with NULL user_id) and event_guests_linked_idx (the linked, active guests), so its
+-- cost follows the unlinked deliveries, not the table; the total is exact while the table is
+-- small and the planner's estimate once it is large (total_is_estimate).
 SELECT i.inconsistent,
        t.total,
        t.total_is_estimate,

@@ -1,6 +1,7 @@
 """Connections: the read-only monitoring session, the write session for actions, timeouts.
 
-Every connection carries ``application_name=opsconsole`` and a ``statement_timeout``. The
+Every connection carries ``application_name=opsconsole``, a ``statement_timeout`` and
+``jit=off`` (JIT compilation costs more than the console's short statements run). The
 monitoring session is ``default_transaction_read_only = on`` so no check can ever write. All
 connection failures become one-line :class:`~opsconsole.errors.ConnectionFailed` errors that
 name the target and the fix, never echo a password.
@@ -72,7 +73,9 @@ def connect(
         BadInput: the DSN is malformed.
         ConnectionFailed: the server is unreachable or refused the login.
     """
-    options = [f"-c statement_timeout={int(statement_timeout_ms)}"]
+    # JIT compiles any plan above jit_above_cost: 20-40 ms per statement on the large demo, more
+    # than most checks take to run. The console's statements are short, so it is off for them.
+    options = [f"-c statement_timeout={int(statement_timeout_ms)}", "-c jit=off"]
     if read_only:
         options.append("-c default_transaction_read_only=on")
     if lock_timeout_ms is not None:

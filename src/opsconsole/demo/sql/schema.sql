@@ -215,6 +215,10 @@ CREATE INDEX message_deliveries_guest_id_idx ON public.message_deliveries (guest
 -- console: unlinked deliveries, so the inconsistency count costs what the unlinked rows cost.
 CREATE INDEX message_deliveries_unlinked_idx
   ON public.message_deliveries (guest_id, id) WHERE user_id IS NULL;
+-- console: linked, not removed guests in id order, so the inconsistency count is a merge join of
+-- two index-only scans in guest order (no hash of a million guests spilling to disk).
+CREATE INDEX event_guests_linked_idx
+  ON public.event_guests (id) WHERE user_id IS NOT NULL AND removed_at IS NULL;
 
 CREATE TABLE public.user_link_audit (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -229,6 +233,10 @@ CREATE TABLE public.user_link_audit (
 );
 -- console: the 24 h activity and "recent audit" views read by time.
 CREATE INDEX user_link_audit_created_at_idx ON public.user_link_audit (created_at);
+-- console: the auto-link trigger's attempts by time with their outcome, read index-only by
+-- deliveries.trigger_success_rate (the table also holds backfill and other rows).
+CREATE INDEX user_link_audit_deliveries_idx
+  ON public.user_link_audit (created_at) INCLUDE (outcome) WHERE table_name = 'message_deliveries';
 
 CREATE TABLE public.feature_flags (
   name         text PRIMARY KEY,
@@ -508,6 +516,10 @@ CREATE TABLE public.conversations_v2 (
   CONSTRAINT conversations_v2_request_helper_uniq UNIQUE (help_request_id, helper_id)
 );
 CREATE INDEX conversations_v2_created_at_idx ON public.conversations_v2 (created_at);
+-- console: conversations created without their initial message (seed 003's failure mode), counted
+-- by conversations.v2_success_rate without reading the table.
+CREATE INDEX conversations_v2_no_initial_idx
+  ON public.conversations_v2 (created_at) WHERE initial_message IS NULL;
 
 CREATE TABLE public.messages_v2 (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
