@@ -5,8 +5,12 @@
 --   (the engine asks for one more than its cap to tell "too many").
 -- * An apply statement is restricted to the previewed keys (:ids) AND re-checks the preview's
 --   predicate. It locks the rows it will change (FOR UPDATE), changes them, and returns one row
---   per changed row: the key (`id`), the full row before (`before`) and after (`after`) as
---   jsonb. Previewed keys missing from its result were changed by someone else: skipped.
+--   per changed row: the key (`id`), the row before (`before`) and after (`after`) as jsonb.
+--   The bulk actions (backfill-guest, backfill-all: up to a million rows) image only the columns
+--   they change (user_id, updated_at), the others the whole row; undo restores the columns an
+--   image records and checks only those. The bulk actions also return a single row instead:
+--   `ids` (text[]) and `images` (the images as one JSON array, text). Previewed keys missing
+--   from the result were changed by someone else: skipped.
 -- * The few statements whose table or trigger varies (set-trigger, undo) hold `{}` / `{0}` slots.
 --   They are filled ONLY with psycopg.sql.Identifier values, after the name was checked against
 --   the engine's allow-list and the connected catalog; values are always bound parameters.
@@ -117,17 +121,14 @@ ORDER BY d.id
 LIMIT :max_rows::int;
 
 -- name: backfill_guest_apply(ids, guest_id, user_id, run_id)
-WITH locked AS (
-  SELECT d.id, to_jsonb(d.*) AS before
-  FROM public.message_deliveries d
-  WHERE d.id = ANY(:ids::uuid[]) AND d.guest_id = :guest_id::uuid AND d.user_id IS NULL
-  FOR UPDATE
-), upd AS (
+-- One row: the changed ids (text[]) and their images as one JSON array (see backfill_all_apply).
+WITH upd AS (
   UPDATE public.message_deliveries d
      SET user_id = :user_id::uuid, updated_at = now()
-    FROM locked
-   WHERE d.id = locked.id AND d.guest_id = :guest_id::uuid AND d.user_id IS NULL
-  RETURNING d.id, to_jsonb(d.*) AS after
+    FROM public.message_deliveries old
+   WHERE d.id = ANY(:ids::uuid[]) AND old.id = d.id
+     AND d.guest_id = :guest_id::uuid AND d.user_id IS NULL AND d.updated_at = old.updated_at
+  RETURNING d.id, d.user_id, d.updated_at, old.updated_at AS updated_at_before
 ), link_audit AS (
   INSERT INTO public.user_link_audit (table_name, record_id, matched_user_id, outcome, metadata)
   SELECT 'message_deliveries_backfill', :guest_id::uuid, :user_id::uuid,
@@ -136,39 +137,60 @@ WITH locked AS (
                             'run_id', :run_id::text)
   FROM upd
 )
-SELECT upd.id::text AS id, locked.before, upd.after
-FROM upd JOIN locked USING (id)
-ORDER BY upd.id;
+SELECT coalesce(array_agg(upd.id::text ORDER BY upd.id), '{}') AS ids,
+       coalesce(json_agg(json_build_object(
+                  'table', 'public.message_deliveries', 'op', 'update',
+                  'key', json_build_object('id', upd.id),
+                  'before', json_build_object('user_id', NULL, 'updated_at', upd.updated_at_before),
+                  'after', json_build_object('user_id', upd.user_id, 'updated_at', upd.updated_at))
+                ORDER BY upd.id), '[]')::text AS images
+FROM upd;
 
 -- ---------------------------------------------------------------------------------------------
 -- backfill-all (seed 002 "Debugging Queries": deliveries that should be linkable but aren't).
 -- ---------------------------------------------------------------------------------------------
 
 -- name: backfill_all_preview(max_rows)
--- Every linkable delivery with NULL user_id, keyset order (message_deliveries_unlinked_idx).
-SELECT d.id, d.guest_id, g.user_id AS guest_user_id, g.event_id, g.guest_name, d.created_at
+-- Every linkable delivery with NULL user_id, keyset order: the keys only (up to a million; the
+-- merge join of message_deliveries_unlinked_idx and event_guests_linked_idx).
+SELECT d.id::text AS id
 FROM public.message_deliveries d
 JOIN public.event_guests g ON g.id = d.guest_id
 WHERE d.user_id IS NULL AND g.user_id IS NOT NULL AND g.removed_at IS NULL
 ORDER BY d.id
 LIMIT :max_rows::int;
 
+-- name: backfill_all_sample(ids)
+-- The first previewed rows, for the screen.
+SELECT d.id, d.guest_id, g.user_id AS guest_user_id, g.event_id, g.guest_name, d.created_at
+FROM public.message_deliveries d
+JOIN public.event_guests g ON g.id = d.guest_id
+WHERE d.id = ANY(:ids::uuid[])
+ORDER BY d.id;
+
 -- name: backfill_all_apply(ids, run_id)
 -- One batch: link the previewed deliveries whose guest is (still) linked and not removed, and
 -- record one user_link_audit backfill row per guest, as backfill_guest_deliveries() does.
-WITH locked AS (
-  SELECT d.id, g.user_id AS guest_user_id, to_jsonb(d.*) AS before
-  FROM public.message_deliveries d
-  JOIN public.event_guests g ON g.id = d.guest_id
-  WHERE d.id = ANY(:ids::uuid[])
-    AND d.user_id IS NULL AND g.user_id IS NOT NULL AND g.removed_at IS NULL
-  FOR UPDATE OF d FOR SHARE OF g
+-- The batch's guests are locked FOR SHARE first (their user_id cannot change until commit); the
+-- UPDATE locks each delivery itself, and under READ COMMITTED re-checks a row changed by someone
+-- else since the statement began against its newest version: still NULL, same guest, and the
+-- same updated_at as the before-image (read in the same statement), else it is left alone and
+-- reported skipped. Returns one row: the changed ids (text[]) and their images as one JSON array
+-- (text, json_agg: cheaper than jsonb here), which the engine stores as the audit row's
+-- before_images without parsing it.
+WITH g AS (
+  SELECT g.id, g.user_id
+  FROM public.event_guests g
+  WHERE g.id IN (SELECT d.guest_id FROM public.message_deliveries d WHERE d.id = ANY(:ids::uuid[]))
+    AND g.user_id IS NOT NULL AND g.removed_at IS NULL
+  FOR SHARE
 ), upd AS (
   UPDATE public.message_deliveries d
-     SET user_id = locked.guest_user_id, updated_at = now()
-    FROM locked
-   WHERE d.id = locked.id AND d.user_id IS NULL
-  RETURNING d.id, d.guest_id, d.user_id, to_jsonb(d.*) AS after
+     SET user_id = g.user_id, updated_at = now()
+    FROM g, public.message_deliveries old
+   WHERE d.id = ANY(:ids::uuid[]) AND old.id = d.id AND d.guest_id = g.id
+     AND d.user_id IS NULL AND d.updated_at = old.updated_at
+  RETURNING d.id, d.guest_id, d.user_id, d.updated_at, old.updated_at AS updated_at_before
 ), link_audit AS (
   INSERT INTO public.user_link_audit (table_name, record_id, matched_user_id, outcome, metadata)
   SELECT 'message_deliveries_backfill', upd.guest_id, upd.user_id, 'linked',
@@ -177,9 +199,14 @@ WITH locked AS (
   FROM upd
   GROUP BY upd.guest_id, upd.user_id
 )
-SELECT upd.id::text AS id, locked.before, upd.after
-FROM upd JOIN locked USING (id)
-ORDER BY upd.id;
+SELECT coalesce(array_agg(upd.id::text ORDER BY upd.id), '{}') AS ids,
+       coalesce(json_agg(json_build_object(
+                  'table', 'public.message_deliveries', 'op', 'update',
+                  'key', json_build_object('id', upd.id),
+                  'before', json_build_object('user_id', NULL, 'updated_at', upd.updated_at_before),
+                  'after', json_build_object('user_id', upd.user_id, 'updated_at', upd.updated_at))
+                ORDER BY upd.id), '[]')::text AS images
+FROM upd;
 
 -- ---------------------------------------------------------------------------------------------
 -- replay-jobs (seed 000 sms_outbound_jobs): failed jobs back to pending, in place. attempts and
@@ -458,15 +485,18 @@ ORDER BY upd.id;
 -- ---------------------------------------------------------------------------------------------
 
 -- name: undo_current(images)
--- Per image: is the row still exactly as the action left it?
+-- Per image: are the columns the image records still exactly as the action left them?
 SELECT e.ord::int AS ord, t.{1} IS NOT NULL AS present,
-       coalesce(to_jsonb(t.*) = e.img -> 'after', false) AS unchanged
+       coalesce(NOT EXISTS (SELECT 1 FROM jsonb_each(e.img -> 'after') a
+                            WHERE to_jsonb(t.*) -> a.key IS DISTINCT FROM a.value), false)
+         AND t.{1} IS NOT NULL AS unchanged
 FROM jsonb_array_elements(:images::jsonb) WITH ORDINALITY AS e (img, ord)
 LEFT JOIN {0} t ON t.{1} = (jsonb_populate_record(NULL::{0}, e.img -> 'key')).{1}
 ORDER BY e.ord;
 
 -- name: undo_restore(images)
--- Put back the changed columns ({2}) of rows still exactly as the action left them.
+-- Put back the changed columns ({2}) of rows whose imaged columns are still as the action left
+-- them.
 WITH img AS (
   SELECT e.img -> 'after' AS after, e.img -> 'before' AS before_image,
          (jsonb_populate_record(NULL::{0}, e.img -> 'key')).{1} AS key
@@ -474,13 +504,14 @@ WITH img AS (
 ), locked AS (
   SELECT t.{1} AS key, to_jsonb(t.*) AS before
   FROM {0} t JOIN img ON t.{1} = img.key
-  WHERE to_jsonb(t.*) = img.after
+  WHERE NOT EXISTS (SELECT 1 FROM jsonb_each(img.after) a
+                    WHERE to_jsonb(t.*) -> a.key IS DISTINCT FROM a.value)
   FOR UPDATE OF t
 ), upd AS (
   UPDATE {0} t
      SET ({2}) = (SELECT {2} FROM jsonb_populate_record(NULL::{0}, img.before_image))
     FROM img JOIN locked USING (key)
-   WHERE t.{1} = img.key AND to_jsonb(t.*) = img.after
+   WHERE t.{1} = img.key
   RETURNING t.{1} AS key, to_jsonb(t.*) AS after
 )
 SELECT upd.key::text AS id, locked.before, upd.after
@@ -493,7 +524,9 @@ WITH img AS (
   FROM jsonb_array_elements(:images::jsonb) AS e (img)
 ), del AS (
   DELETE FROM {0} t USING img
-   WHERE t.{1} = (img.k).{1} AND to_jsonb(t.*) = img.after
+   WHERE t.{1} = (img.k).{1}
+     AND NOT EXISTS (SELECT 1 FROM jsonb_each(img.after) a
+                     WHERE to_jsonb(t.*) -> a.key IS DISTINCT FROM a.value)
   RETURNING t.{1} AS key, to_jsonb(t.*) AS before
 )
 SELECT del.key::text AS id, del.before, NULL::jsonb AS after

@@ -285,18 +285,31 @@ def test_undo_restores_before_images_is_audited_and_refuses_twice(
     original = user_ids(dsn)
     _, applied = run_action(ctx, "backfill-all", {}, batch_size=4)
     first, second = applied.audit_ids[0], applied.audit_ids[1]
-    # One row of batch 1 changes after the action: undo must skip it, not overwrite it.
-    touched = audit_rows(dsn, run_id=applied.run_id)[0]["before_images"][0]["key"]["id"]
-    rows(dsn, "UPDATE public.message_deliveries SET sms_status = 'failed' WHERE id = %s"
-              " RETURNING id", (touched,))
+    images = audit_rows(dsn, run_id=applied.run_id)[0]["before_images"]
+    # The bulk backfill images only the columns it changes.
+    assert {tuple(sorted(i["before"])) for i in images} == {("updated_at", "user_id")}
+    # One row of batch 1 is updated after the action (updated_at moves): undo must skip it, not
+    # overwrite it. Another only gets a new sms_status, a column the backfill neither changed
+    # nor imaged: undo puts its user_id back and leaves that sms_status alone.
+    touched, other = images[0]["key"]["id"], images[1]["key"]["id"]
+    rows(dsn, "UPDATE public.message_deliveries SET sms_status = 'failed', updated_at = now()"
+              " + interval '1 s' WHERE id = %s RETURNING id", (touched,))
+    rows(dsn, "UPDATE public.message_deliveries SET sms_status = 'delivered' WHERE id = %s"
+              " RETURNING id", (other,))
     preview = preview_only(ctx, "undo", {"audit_id": first})
     assert preview.count == 3 and preview.values["changed_since"] == 1
     _, undone = run_action(ctx, "undo", {"audit_id": first})
     assert (undone.affected, undone.skipped) == (3, 0)
     now = user_ids(dsn)
-    batch1 = {i["key"]["id"] for i in audit_rows(dsn, run_id=applied.run_id)[0]["before_images"]}
+    batch1 = {i["key"]["id"] for i in images}
     assert {k for k in batch1 if now[k] == original[k]} == batch1 - {touched}
     assert now[touched] is not None
+    restored = rows(dsn, "SELECT sms_status, updated_at::text AS updated_at"
+                         " FROM public.message_deliveries WHERE id = %s", (other,))[0]
+    assert restored["sms_status"] == "delivered"
+    assert restored["updated_at"] == scalar(
+        dsn, "SELECT (%s::jsonb ->> 'updated_at')::timestamptz::text",
+        (json.dumps(images[1]["before"]),))
     log = {r["id"]: r for r in audit_rows(dsn)}
     assert log[first]["undone_by"] == undone.audit_ids[0]
     assert log[undone.audit_ids[0]]["undo_of"] == first
@@ -338,8 +351,9 @@ def test_more_rows_than_previewed_aborts_and_rolls_back(
     real = ACTIONS["backfill-all"]
 
     def greedy(session: Any, ctx: Any, preview: Any, batch: Any, run_id: str) -> Any:
-        return common.update_batch(session, "backfill_all_apply", "public.message_deliveries",
-                                   type(batch)(batch.no, preview.items), run_id=run_id)
+        return common.update_batch_packed(
+            session, "backfill_all_apply", "public.message_deliveries",
+            type(batch)(batch.no, preview.items), run_id=run_id)
 
     wrong = ActionDef("backfill-all", real.title, real.screen, real.requires, real.params,
                       real.preview, greedy, batched=True)

@@ -46,7 +46,7 @@ def insert_row(
         previewed=len(batch.items),
         affected=applied.affected,
         outcome=outcome,
-        before_images=json.dumps(applied.images, default=str),
+        before_images=applied.images_json(),
         undo_of=undo_of,
     )
     assert row is not None
@@ -108,10 +108,5 @@ def summary(
         "skipped": len(applied.skipped),
         "outcome": outcome,
         "undo_of": undo_of,
-        "changed": [_key_text(img) for img in applied.images][:1000],
+        "changed": applied.changed_keys()[:1000],
     }
-
-
-def _key_text(image: dict[str, Any]) -> str:
-    key = image.get("key") or {}
-    return f"{image.get('table')}:{','.join(str(v) for v in key.values())}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from opsconsole.actions.model import Applied, Batch
 from opsconsole.actions.session import Session
@@ -14,6 +14,8 @@ MAX_ROWS_BATCHED = 1_000_000
 MAX_ROWS_SINGLE = 10_000
 DEFAULT_BATCH_SIZE = 500
 MAX_BATCH_SIZE = 50_000
+
+T = TypeVar("T")
 
 
 def sample(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, str]]:
@@ -27,7 +29,7 @@ def split(items: list[str], size: int) -> list[Batch]:
     return [Batch(no=i // size + 1, items=items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def capped(rows: list[dict[str, Any]], cap: int, action: str) -> list[dict[str, Any]]:
+def capped(rows: list[T], cap: int, action: str) -> list[T]:
     """Refuse a preview that found more than ``cap`` rows (the query asked for cap + 1).
 
     Raises:
@@ -73,5 +75,25 @@ def update_batch(
     done = {str(r["id"]) for r in rows}
     return Applied(
         images=update_images(rows, table),
+        skipped=[k for k in batch.items if k not in done],
+    )
+
+
+def update_batch_packed(
+    session: Session, query: str, table: str, batch: Batch, /, **params: Any
+) -> Applied:
+    """Like :func:`update_batch`, for an apply statement that returns one row: ``ids`` (text[],
+    the changed keys) and ``images`` (text, their images as one JSON array built by the
+    server), so a bulk batch is not parsed and re-serialised row by row in Python.
+
+    Returns:
+        Applied with ``packed_images`` and ``packed_keys``; unreturned keys are skipped.
+    """
+    row = session.one(query, ids=batch.items, **params)
+    ids: list[str] = list(row["ids"] or []) if row else []
+    done = set(ids)
+    return Applied(
+        packed_images=(row["images"] if row and ids else None),
+        packed_keys=[f"{table}:{k}" for k in ids],
         skipped=[k for k in batch.items if k not in done],
     )

@@ -72,7 +72,7 @@ def backfill_guest_apply(
     session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Link the previewed deliveries still NULL, plus the function's user_link_audit row."""
-    applied = common.update_batch(
+    applied = common.update_batch_packed(
         session, "backfill_guest_apply", DELIVERIES, batch,
         guest_id=preview.values["guest_id"], user_id=preview.values["user_id"], run_id=run_id,
     )
@@ -84,17 +84,17 @@ def backfill_all_preview(
     session: Session, ctx: Context, params: ActionParams, batch_size: int
 ) -> Preview:
     """Every linkable delivery with NULL user_id (seed 002's debugging query), in key order."""
-    rows = common.capped(
-        session.rows("backfill_all_preview", max_rows=common.MAX_ROWS_BATCHED + 1),
+    items: list[str] = common.capped(
+        session.column("backfill_all_preview", max_rows=common.MAX_ROWS_BATCHED + 1),
         common.MAX_ROWS_BATCHED, "backfill-all",
     )
-    items = [str(r["id"]) for r in rows]
+    shown = session.rows("backfill_all_sample", ids=items[: common.SAMPLE_ROWS])
     columns = ["id", "guest_name", "guest_user_id", "event_id", "created_at"]
     return Preview(
         action="backfill-all",
         params={**params.as_json(), "batch_size": batch_size},
         items=items,
-        sample=common.sample(rows, columns),
+        sample=common.sample(shown, columns),
         columns=columns,
         statement=session.statement("backfill_all_apply"),
         batches=common.split(items, batch_size),
@@ -107,7 +107,8 @@ def backfill_all_apply(
     session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """One batch: link the previewed deliveries whose guest is still linked and not removed."""
-    applied = common.update_batch(session, "backfill_all_apply", DELIVERIES, batch, run_id=run_id)
+    applied = common.update_batch_packed(session, "backfill_all_apply", DELIVERIES, batch,
+                                         run_id=run_id)
     applied.values["deliveries_updated"] = applied.affected
     return applied
 

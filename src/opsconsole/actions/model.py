@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -76,12 +77,18 @@ class Applied:
     Attributes:
         images: one entry per changed row: ``{"table", "op", "key", "before", "after"}``
             (op: update | insert | delete | trigger).
+        packed_images: the same entries already serialised by the server as one JSON array
+            (str), for the bulk actions, whose batches would otherwise parse and re-serialise
+            every image in Python; None when unused.
+        packed_keys: the keys of the rows in ``packed_images``, as ``table:key`` (list[str]).
         skipped: previewed keys left alone because they changed since the preview (list[str]).
         values: counters to add up across batches, e.g. ``{"jobs_inserted": 2}``.
         undo_of: for an undo batch, the audit row it reverts (its undone_by is set).
     """
 
     images: list[dict[str, Any]] = field(default_factory=list)
+    packed_images: str | None = None
+    packed_keys: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     undo_of: int | None = None
@@ -89,7 +96,24 @@ class Applied:
     @property
     def affected(self) -> int:
         """Rows changed (int)."""
-        return len(self.images)
+        return len(self.images) + len(self.packed_keys)
+
+    def images_json(self) -> str:
+        """Every image as one JSON array (str), as stored in audit_log.before_images."""
+        if self.packed_images is None:
+            return json.dumps(self.images, default=str)
+        if not self.images:
+            return self.packed_images
+        return json.dumps(self.images + json.loads(self.packed_images), default=str)
+
+    def changed_keys(self) -> list[str]:
+        """``table:key`` of every changed row (list[str])."""
+        return [_key_text(img) for img in self.images] + self.packed_keys
+
+
+def _key_text(image: dict[str, Any]) -> str:
+    key = image.get("key") or {}
+    return f"{image.get('table')}:{','.join(str(v) for v in key.values())}"
 
 
 @dataclass(frozen=True)

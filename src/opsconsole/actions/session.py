@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from opsconsole import db
 from opsconsole.catalog import Catalog
@@ -109,6 +110,15 @@ class Session:
         bound = {p: params.get(p) for p in query.parameters}
         cur = self.conn.execute(query.sql.encode(), bound)
         return cur.fetchall() if cur.description else []
+
+    def column(self, name: str, /, **params: Any) -> list[Any]:
+        """The first column of every row of ``actions.NAME`` (list; no dict per row, for the
+        bulk previews that return up to a million keys)."""
+        query = self.catalog.query(f"actions.{name}")
+        bound = {p: params.get(p) for p in query.parameters}
+        with self.conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(query.sql.encode(), bound)
+            return [r[0] for r in cur.fetchall()] if cur.description else []
 
     def one(self, name: str, /, **params: Any) -> dict[str, Any] | None:
         """The first row of ``actions.NAME`` (or None)."""

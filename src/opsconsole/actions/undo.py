@@ -1,7 +1,8 @@
 """Step 6: revert an applied action from the before-images in its audit row.
 
-A row is restored only while it is still exactly as the action left it (its current image equals
-the stored after-image); a row changed since is skipped and reported. Rows the action inserted
+A row is restored only while it is still as the action left it (every column of the stored
+after-image still holds that value: the whole row for most actions, user_id and updated_at for the
+bulk backfills); a row changed since is skipped and reported. Rows the action inserted
 are deleted under the same rule; a trigger is toggled back if still as the action left it. The
 undo writes its own audit row (undo_of) and sets undone_by on the original, in the same
 transaction, so undoing twice is refused.
