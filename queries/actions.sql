@@ -171,25 +171,22 @@ ORDER BY d.id;
 -- name: backfill_all_apply(ids, run_id)
 -- One batch: link the previewed deliveries whose guest is (still) linked and not removed, and
 -- record one user_link_audit backfill row per guest, as backfill_guest_deliveries() does.
--- The batch's guests are locked FOR SHARE first (their user_id cannot change until commit); the
--- UPDATE locks each delivery itself, and under READ COMMITTED re-checks a row changed by someone
--- else since the statement began against its newest version: still NULL, same guest, and the
--- same updated_at as the before-image (read in the same statement), else it is left alone and
--- reported skipped. Returns one row: the changed ids (text[]) and their images as one JSON array
--- (text, json_agg: cheaper than jsonb here), which the engine stores as the audit row's
--- before_images without parsing it.
-WITH g AS (
-  SELECT g.id, g.user_id
-  FROM public.event_guests g
-  WHERE g.id IN (SELECT d.guest_id FROM public.message_deliveries d WHERE d.id = ANY(:ids::uuid[]))
-    AND g.user_id IS NOT NULL AND g.removed_at IS NULL
-  FOR SHARE
-), upd AS (
+-- The UPDATE locks each delivery itself and, under READ COMMITTED, re-checks a row changed by
+-- someone else since the statement began against its newest version: still NULL, same guest,
+-- and the same updated_at as the before-image (read in the same statement), else it is left
+-- alone and reported skipped. Guests are read, not locked: a guest re-linked or removed while
+-- the batch runs leaves the same result as the batch committing just before that change (which
+-- never touches deliveries that already have a user_id, seed 002), and locking them FOR SHARE
+-- cost a heap write on a million guest rows. Returns one row: the changed ids (text[]) and
+-- their images as one JSON array (text; json_agg is cheaper than jsonb here), which the engine
+-- stores as the audit row's before_images without parsing it.
+WITH upd AS (
   UPDATE public.message_deliveries d
      SET user_id = g.user_id, updated_at = now()
-    FROM g, public.message_deliveries old
+    FROM public.event_guests g, public.message_deliveries old
    WHERE d.id = ANY(:ids::uuid[]) AND old.id = d.id AND d.guest_id = g.id
      AND d.user_id IS NULL AND d.updated_at = old.updated_at
+     AND g.user_id IS NOT NULL AND g.removed_at IS NULL
   RETURNING d.id, d.guest_id, d.user_id, d.updated_at, old.updated_at AS updated_at_before
 ), link_audit AS (
   INSERT INTO public.user_link_audit (table_name, record_id, matched_user_id, outcome, metadata)

@@ -407,3 +407,22 @@ def tampered(dsn: str, image: dict[str, Any]) -> int:
                            " affected, outcome, before_images) VALUES (gen_random_uuid(), 'x',"
                            " 'backfill-all', 1, 1, 'applied', %s::jsonb) RETURNING id",
                       (json.dumps([image], default=str),)))
+
+
+def test_bulk_batches_bind_their_keys_as_one_array_literal(
+    planted: tuple[str, dict[str, int]]
+) -> None:
+    """The literal selects exactly the keys the list would; a key that is not uuid text is never
+    spliced into the literal (the list is bound instead, and the server rejects it)."""
+    dsn, _ = planted
+    keys = [str(r["id"]) for r in rows(dsn, "SELECT id FROM public.message_deliveries"
+                                            " ORDER BY id LIMIT 5")]
+    literal = common.uuid_array(keys)
+    assert isinstance(literal, str)
+    unnest = "SELECT array_agg(k::text ORDER BY k) AS ks FROM unnest(%s::uuid[]) AS u (k)"
+    assert scalar(dsn, unnest, (literal,)) == scalar(dsn, unnest, (keys,)) == sorted(keys)
+    hostile = [keys[0], keys[1][:-5] + ",0000"]
+    assert common.uuid_array(hostile) == hostile
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        scalar(dsn, unnest, (common.uuid_array(hostile),))
+    assert common.uuid_array([]) == "{}"

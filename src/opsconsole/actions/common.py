@@ -89,7 +89,7 @@ def update_batch_packed(
     Returns:
         Applied with ``packed_images`` and ``packed_keys``; unreturned keys are skipped.
     """
-    row = session.one(query, ids=batch.items, **params)
+    row = session.one(query, ids=uuid_array(batch.items), **params)
     ids: list[str] = list(row["ids"] or []) if row else []
     done = set(ids)
     return Applied(
@@ -97,3 +97,21 @@ def update_batch_packed(
         packed_keys=[f"{table}:{k}" for k in ids],
         skipped=[k for k in batch.items if k not in done],
     )
+
+
+_UUID_CHARS = frozenset("0123456789abcdefABCDEF-")
+
+
+def uuid_array(keys: list[str]) -> str | list[str]:
+    """Keys as a PostgreSQL array literal for a ``:ids::uuid[]`` parameter (str), built in one
+    join instead of psycopg quoting a million list items one by one; the list itself when a
+    key is not a 36-character uuid text (the server then rejects or matches it as it would).
+
+    >>> uuid_array(["a56d5b1c-0000-0003-2f60-c51a75efcd39"])
+    '{a56d5b1c-0000-0003-2f60-c51a75efcd39}'
+    """
+    joined = ",".join(keys)
+    if (all(len(k) == 36 for k in keys) and joined.count(",") == max(len(keys) - 1, 0)
+            and _UUID_CHARS.issuperset(joined.replace(",", ""))):
+        return "{" + joined + "}"
+    return keys
