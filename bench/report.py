@@ -117,9 +117,15 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
                          f"{d['runs_with_failed_checks']} runs; raw ratio "
                          f"{fmt(d['ratio_exec']['median'], '', 2)}")
             else:
-                figs.add("2", f"console overhead, {key}: refresh wall / Σ Execution Time",
-                         d["ratio_exec"], "", "≤ 1.3",
+                figs.add("2", f"console overhead, {key}, headless (new session per refresh): "
+                         "refresh wall / Σ Execution Time", d["ratio_exec"], "", "≤ 1.3",
                          _ok(d["ratio_exec"]["median"], 1.3), 2)
+        for key in ("large", "small"):
+            k = (ref.get("kept") or {}).get(key)
+            if k:
+                figs.add("2", f"console overhead, {key}, the console's kept session: run_all "
+                         "wall / Σ Execution Time", k["ratio_exec"], "", "≤ 1.3",
+                         _ok(k["ratio_exec"]["median"], 1.3), 2)
     else:
         figs.add("1", "full refresh", None, "", "≤ 250 ms, ratio ≤ 2", None)
     # 3 -----------------------------------------------------------------------------------
@@ -195,21 +201,32 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
             ("refresh wall", "wall_ms", "ms", 1),
             ("  connect", "connect_ms", "ms", 1),
             ("  introspect (3 catalog queries)", "introspect_ms", "ms", 1),
-            ("  run_all (what a TUI refresh costs: connection kept)", "run_all_ms", "ms", 1),
+            ("  run_all (on the new session)", "run_all_ms", "ms", 1),
             ("Σ Execution Time of the check queries", "exec_ms", "ms", 1),
             ("Σ Planning Time of the check queries", "plan_ms", "ms", 1),
-            ("  of which JIT compilation (jit=on on this server)", "jit_ms", "ms", 1),
+            ("  of which JIT compilation (the console sets jit=off)", "jit_ms", "ms", 1),
             ("Σ Execution Time of the introspection queries", "introspect_exec_ms", "ms", 1),
             ("wall / Σ Execution (target ≤ 1.3)", "ratio_exec", "", 2),
             ("wall / Σ (Planning + Execution)", "ratio_exec_plan", "", 2),
             ("wall / Σ Execution incl. introspection", "ratio_incl_introspect", "", 2),
-            ("run_all / Σ Execution (TUI steady state)", "ratio_run_all_exec", "", 2),
+            ("run_all / Σ Execution (new session)", "ratio_run_all_exec", "", 2),
             ("(wall − failed checks) / Σ Execution of checks that ran", "ratio_exec_ok", "", 2),
         ]
         for label, key, unit, dg in rows:
             cells = []
             for n in ("small", "large"):
                 s = ref["db"].get(n, {}).get(key)
+                cells.append(f"{fmt(s['median'], unit, dg)} ({spread(s, '', dg)})" if s else "-")
+            w(f"| {label} | {cells[0]} | {cells[1]} |")
+        kept = ref.get("kept") or {}
+        for label, key, unit, dg in [
+            ("kept session (the console): run_all of every check", "run_all_ms", "ms", 1),
+            ("kept session: Σ Execution Time, same session", "exec_ms", "ms", 1),
+            ("kept session: run_all / Σ Execution (target ≤ 1.3)", "ratio_exec", "", 2),
+        ]:
+            cells = []
+            for n in ("small", "large"):
+                s = (kept.get(n) or {}).get(key)
                 cells.append(f"{fmt(s['median'], unit, dg)} ({spread(s, '', dg)})" if s else "-")
             w(f"| {label} | {cells[0]} | {cells[1]} |")
         cp = ref.get("check_process_ms", {})

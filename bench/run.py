@@ -19,6 +19,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -306,11 +307,15 @@ def refresh_once(dsn: str, cat: catalogmod.Catalog) -> dict[str, Any]:
     }
 
 
-def explain_pass(dsn: str, cat: catalogmod.Catalog) -> dict[str, Any]:
+def explain_pass(dsn: str, cat: catalogmod.Catalog,
+                 conn: db.Connection | None = None) -> dict[str, Any]:
     """The server's own time for the same queries: EXPLAIN (ANALYZE, TIMING OFF) of every
-    check query with the same parameters, and of the three introspection queries."""
+    check query with the same parameters, and of the three introspection queries. On a fresh
+    session, or on ``conn`` (the console's kept session) when given."""
     out: dict[str, Any] = {"checks": {}, "introspect": {}}
-    with db.connect(dsn, statement_timeout_ms=120_000) as conn:
+    with contextlib.ExitStack() as stack:
+        if conn is None:
+            conn = stack.enter_context(db.connect(dsn, statement_timeout_ms=120_000))
         schema = introspect.inspect(conn, cat)
         now = checks.utc_now()
 
@@ -422,7 +427,42 @@ def section_refresh(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, 
         for n in (names if i % 2 == 0 else names[::-1]):
             proc[n].append(check_process(dbs[n]))
     out["check_process_ms"] = {n: summary(v) for n, v in proc.items()}
+    out["kept"] = kept_session(dbs, cat, args)
     return out
+
+
+def kept_session(dbs: dict[str, str], cat: catalogmod.Catalog,
+                 args: argparse.Namespace) -> dict[str, Any]:
+    """The console's own refresh: one monitoring session kept open (as the TUI keeps it),
+    ``checks.run_all`` of every check (no cadence reuse, so the same statements as the headless
+    refresh), then the same statements under EXPLAIN on that same session. psycopg prepares a
+    statement after its 5th execution, so after the warm-up the server neither parses nor plans
+    the checks again, and the backend's catalog caches are warm."""
+    names = list(dbs)
+    conns = {n: db.connect(dbs[n]) for n in names}
+    schemas = {n: introspect.inspect(conns[n], cat) for n in names}
+    try:
+        for _ in range(6):
+            for n in names:
+                checks.run_all(conns[n], cat, schemas[n])
+        runs: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+        for i in range(args.runs):
+            for n in (names if i % 2 == 0 else names[::-1]):
+                t0 = time.perf_counter()
+                checks.run_all(conns[n], cat, schemas[n])
+                wall = (time.perf_counter() - t0) * 1000
+                e = explain_pass(dbs[n], cat, conns[n])
+                runs[n].append({"run_all_ms": wall, "exec_ms": e["exec_ms"],
+                                "plan_ms": e["plan_ms"], "ratio_exec": wall / e["exec_ms"]})
+            log(f"kept session {i + 1}/{args.runs}: " + ", ".join(
+                f"{n} {runs[n][-1]['run_all_ms']:.0f} ms (x{runs[n][-1]['ratio_exec']:.2f})"
+                for n in names))
+    finally:
+        for c in conns.values():
+            c.close()
+    return {n: {k: summary([r[k] for r in rs]) for k in ("run_all_ms", "exec_ms", "plan_ms",
+                                                          "ratio_exec")}
+            for n, rs in runs.items()}
 
 
 # ---------------------------------------------------------------------------------------------
