@@ -9,6 +9,7 @@ text with escape sequences removed, so "is this on screen yet?" is a regex searc
 from __future__ import annotations
 
 import codecs
+import contextlib
 import fcntl
 import os
 import re
@@ -188,10 +189,8 @@ class PtyProcess:
         """
         t0 = time.perf_counter()
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(OSError):
                 self.send(keys)
-            except OSError:
-                pass
         code: int | None
         try:
             code = self.proc.wait(timeout_s)
@@ -209,8 +208,6 @@ class PtyProcess:
                     continue
         elapsed = time.perf_counter() - t0
         self._reader.join(2)
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass
         return code, elapsed

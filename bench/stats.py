@@ -37,15 +37,12 @@ def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
     """A number with its unit, or "-" (str)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if abs(value) >= 1000 and digits <= 1:
-        text = f"{value:,.0f}"
-    else:
-        text = f"{value:,.{digits}f}"
+    text = f"{value:,.0f}" if abs(value) >= 1000 and digits <= 1 else f"{value:,.{digits}f}"
     return f"{text} {unit}".rstrip()
 
 
 def spread(s: dict[str, Any], unit: str = "", digits: int = 1) -> str:
-    """``p10–p90 (min–max)`` for n >= 5, else ``min–max``."""
+    """``p10-p90 (min-max)`` for n >= 5, else ``min-max`` (rendered with en dashes)."""
     if not s or s.get("n", 0) == 0:
         return "-"
 

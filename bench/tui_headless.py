@@ -35,7 +35,7 @@ async def main(dsn: str) -> dict[str, float | None]:
         mounted = time.perf_counter()
         deadline = mounted + 60
         while time.perf_counter() < deadline:
-            if app._applied >= 1:  # noqa: SLF001 - the app's own "results on screen" counter
+            if app._applied >= 1:  # the app's own "results on screen" counter
                 await pilot.pause()  # let the screen apply them
                 first = time.perf_counter()
                 break
