@@ -13,7 +13,7 @@ from textual.widgets import Input
 from opsconsole.tui.app import OpsConsoleApp
 from opsconsole.tui.dialogs import HelpScreen, RowDetail
 from opsconsole.tui.screens import DrillScreen, OverviewScreen, SpecScreen
-from opsconsole.tui.widgets import TablePanel
+from opsconsole.tui.widgets import ChecksView, TablePanel
 from tests.test_tui_support import make_app, screen_text, settle, wait_for
 
 Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
@@ -64,6 +64,41 @@ def test_number_keys_and_tab_switch_screens(seeded_dsn: str) -> None:
         assert app.current_mode == app.screen_order[1]
         await pilot.press("shift+tab", "shift+tab")
         assert app.current_mode == app.screen_order[-1]
+
+    drive(make_app(seeded_dsn), body)
+
+
+def test_overview_arrows_highlight_a_check_and_enter_opens_its_screen(seeded_dsn: str) -> None:
+    async def body(pilot: Pilot[Any], app: OpsConsoleApp) -> None:
+        view = app.screen.query_one(ChecksView)
+        assert view.cursor is None  # nothing highlighted until an arrow is pressed
+        worst = view.selected()
+        assert worst is not None
+        await pilot.press("enter")  # no highlight yet: the worst check's screen
+        await settle(pilot)
+        assert app.current_mode == worst.screen
+        await pilot.press("1")
+        await settle(pilot)
+        view = app.screen.query_one(ChecksView)
+        keyed = {s.id for s in app.catalog.screens if s.key}
+        shown = view._results
+        target = next(i for i, r in enumerate(shown) if r.screen in keyed and r.screen != worst.screen)
+        await pilot.press("down", *["j"] * target)
+        assert view.cursor == target
+        assert "reverse" in str(view.render().rows[target].style)
+        await pilot.press("up", "down")
+        assert view.cursor == target
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == shown[target].screen
+        await pilot.press("1")
+        await settle(pilot)
+        view = app.screen.query_one(ChecksView)
+        assert view.cursor == target  # the highlight survives a round trip and refreshes
+        await pilot.press(*["down"] * (len(shown) + 3))
+        assert view.cursor == len(shown) - 1  # clamped at the last row, which is in view
+        scroll = app.screen.query_one("#overview-scroll")
+        assert scroll.scroll_offset.y > 0
 
     drive(make_app(seeded_dsn), body)
 

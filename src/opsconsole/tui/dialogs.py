@@ -24,6 +24,7 @@ KEYS = [
     ("/", "filter the visible rows (enter keeps, esc clears)"),
     ("[ ]", "previous / next table of the screen"),
     ("enter", "drill down into the row (or show it in full)"),
+    ("up/down, j/k", "Overview: highlight a check, enter opens it"),
     ("escape", "back / clear the filter"),
     ("w", "write mode on / off (when the profile allows writes)"),
     ("?", "this help"),

@@ -16,6 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 
@@ -144,13 +145,40 @@ class BaseScreen(Screen[None]):
         self.app.push_screen(DrillScreen(self.ctx, target, params, parent=self.title_text))
 
 
+class ChecksScroll(VerticalScroll):
+    """The Overview's scrolling list: arrows move a highlight, enter opens the check's screen."""
+
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "previous check", show=False),
+        Binding("down,j", "move(1)", "next check", show=False),
+        Binding("enter", "open_check", "open", show=False),
+    ]
+
+    def action_move(self, step: int) -> None:
+        """Move the highlight and keep it in view."""
+        line = self.query_one(ChecksView).move_cursor(step)
+        if line is not None:
+            self.scroll_to_region(Region(0, line, 1, 1), animate=False, immediate=True)
+
+    def action_open_check(self) -> None:
+        """Open the highlighted (else the worst) check's screen."""
+        result = self.query_one(ChecksView).selected()
+        if result is None:
+            return
+        screen = cast(BaseScreen, self.screen)
+        if any(s.id == result.screen and s.key for s in screen.ctx.catalog.screens):
+            cast(Host, self.app).goto(result.screen)
+        else:
+            self.notify(f"{result.title}: shown on the Overview only", timeout=3)
+
+
 class OverviewScreen(BaseScreen):
     """Every check of every screen, worst first."""
 
     def compose_body(self) -> ComposeResult:
         """Totals line and the scrollable list of checks."""
         yield TextLine(id="totals")
-        with VerticalScroll(id="overview-scroll"):
+        with ChecksScroll(id="overview-scroll"):
             yield ChecksView(show_screen=True, id="overview-checks")
 
     def on_mount(self) -> None:

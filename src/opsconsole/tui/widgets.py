@@ -50,6 +50,36 @@ class ChecksView(Widget):
         self._keys: dict[str, str] = {}
         self._note: Text | None = None
         self._key: tuple[Any, ...] | None = None
+        self._cursor: int | None = None
+
+    @property
+    def cursor(self) -> int | None:
+        """The highlighted row (int), or None before the first arrow key."""
+        return self._cursor
+
+    def move_cursor(self, step: int) -> int | None:
+        """Move the highlight by ``step`` rows (the first press lands on the first row).
+
+        Returns:
+            The highlighted row's line within the widget (int, for scrolling), or None when
+            there are no rows.
+        """
+        if not self._results:
+            self._cursor = None
+        elif self._cursor is None:
+            self._cursor = 0
+        else:
+            self._cursor = max(0, min(len(self._results) - 1, self._cursor + step))
+        self._repaint()
+        if self._cursor is None:
+            return None
+        return self._cursor + (1 if self._note is not None else 0)
+
+    def selected(self) -> CheckResult | None:
+        """The highlighted check, else the first one shown (worst first), else None."""
+        if not self._results:
+            return None
+        return self._results[self._cursor or 0]
 
     def show(
         self,
@@ -68,7 +98,14 @@ class ChecksView(Widget):
         """
         self._results, self._titles, self._note = list(results), titles, note
         self._keys = keys or {}
-        key = (self.size.width >= WIDE, tuple(self._rows()), note.plain if note else None)
+        if self._cursor is not None:
+            self._cursor = min(self._cursor, len(self._results) - 1) if self._results else None
+        self._repaint()
+
+    def _repaint(self) -> None:
+        note = self._note
+        key = (self.size.width >= WIDE, tuple(self._rows()), note.plain if note else None,
+               self._cursor)
         if key == self._key:
             return
         self._key = key
@@ -105,8 +142,8 @@ class ChecksView(Widget):
         if wide:
             table.add_column(width=13, no_wrap=True, justify="right", overflow="ellipsis")
         table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
-        for result, (status, screen, title, value, summary) in zip(
-            self._results, self._rows(), strict=True
+        for index, (result, (status, screen, title, value, summary)) in enumerate(
+            zip(self._results, self._rows(), strict=True)
         ):
             row: list[Text] = [cells.status_text(status)]
             if self._show_screen:
@@ -115,7 +152,7 @@ class ChecksView(Widget):
             if wide:
                 row.append(Text(value))
             row.append(Text(summary, style="dim" if result.error else ""))
-            table.add_row(*row)
+            table.add_row(*row, style="reverse" if index == self._cursor else None)
         if not self._results:
             empty = [Text("") for _ in table.columns]
             empty[2 if self._show_screen else 1] = Text("no checks to show", style="dim")
