@@ -230,3 +230,25 @@ def test_slow_cadence_checks_run_after_the_cheap_ones_and_only_when_due() -> Non
     assert set(app._split_due(stale)[1]) == slow_ids
     unknown = {i: replace(r, status=Status.UNKNOWN) for i, r in fresh.items()}
     assert set(app._split_due(unknown)[1]) == slow_ids
+
+
+def test_header_tick_skips_a_screen_without_its_header() -> None:
+    """The once-a-second header tick can land while a screen is composed or torn down (its
+    HeaderBar not there); that must not crash the console, and the header repaints after."""
+
+    async def main() -> None:
+        app = make_offline_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app._stop_timer()
+            header = app.screen.query_one(HeaderBar)
+            await header.remove()
+            app.update_header()  # raised NoMatches before
+            app._tick_second()
+            await app.screen.mount(HeaderBar(), before=0)
+            await pilot.pause()
+            app.update_header()
+            await pilot.pause()
+            assert "read-only" in app.screen.query_one(HeaderBar).render_text()
+
+    asyncio.run(main())

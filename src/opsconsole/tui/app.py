@@ -280,8 +280,9 @@ class OpsConsoleApp(App[int]):
     def update_header(self) -> None:
         """Repaint the active screen's header (a no-op when nothing changed)."""
         screen = self.screen
-        if isinstance(screen, BaseScreen) and screen.is_mounted:
-            screen.header.show(self.header_state())
+        header = screen.header if isinstance(screen, BaseScreen) and screen.is_mounted else None
+        if header is not None:
+            header.show(self.header_state())
 
     def _tick_second(self) -> None:
         if self.write_mode_until is not None and self.clock() >= self.write_mode_until:

@@ -69,9 +69,11 @@ class BaseScreen(Screen[None]):
         yield from ()
 
     @property
-    def header(self) -> HeaderBar:
-        """The header widget."""
-        return self.query_one(HeaderBar)
+    def header(self) -> HeaderBar | None:
+        """The header widget, or None while the screen is being composed or torn down (the
+        once-a-second header tick can land in between)."""
+        found = self.query(HeaderBar)
+        return found.first() if found else None
 
     def on_screen_resume(self) -> None:
         """Ask the app for the current header, results and fresh data."""
