@@ -20,6 +20,7 @@ from opsconsole.tui.app import OpsConsoleApp
 from opsconsole.tui.header import HeaderBar, HeaderState, line_one, line_two
 from opsconsole.tui.messages import ChecksRefreshed, PageLoaded
 from opsconsole.tui.tablesync import cursor_key, sync_rows
+from opsconsole.tui.widgets import ChecksView
 from tests.conftest import ANCHOR
 
 HOSTILE = "[/bold]\x1b]52;c;SGVsbG8=\x07 \x1b[2J[red]x[/red]\x1b[31m"
@@ -245,6 +246,9 @@ def test_header_tick_skips_a_screen_without_its_header() -> None:
             await header.remove()
             app.update_header()  # raised NoMatches before
             app._tick_second()
+            for view in app.screen.query(ChecksView):
+                await view.remove()
+            app._push_results()  # results arriving then are skipped too
             await app.screen.mount(HeaderBar(), before=0)
             await pilot.pause()
             app.update_header()

@@ -217,8 +217,10 @@ class OverviewScreen(BaseScreen):
         ]
         titles = {s.id: s.title for s in self.ctx.catalog.screens}
         keys = {s.id: s.key for s in self.ctx.catalog.screens if s.key}
-        self.query_one(ChecksView).show(shown, titles, self._note, keys)
-        self.query_one("#totals", TextLine).set_text(totals_text(self._results, self._filter))
+        for view in self.query(ChecksView):  # none while composed or torn down
+            view.show(shown, titles, self._note, keys)
+        for line in self.query("#totals").results(TextLine):
+            line.set_text(totals_text(self._results, self._filter))
 
 
 def totals_text(results: Sequence[CheckResult], filter_text: str) -> Text:
@@ -290,7 +292,8 @@ class SpecScreen(BaseScreen):
         if not self.spec.checks:
             return
         mine = [r for r in results if r.screen == self.spec.id]
-        self.query_one(ChecksView).show(mine, {}, note)
+        for view in self.query(ChecksView):  # none while composed or torn down
+            view.show(mine, {}, note)
 
     def refresh_data(self) -> None:
         """Reload the visible table (the others reload when shown)."""
