@@ -484,9 +484,9 @@ ORDER BY upd.id;
 -- name: undo_current(images)
 -- Per image: are the columns the image records still exactly as the action left them?
 SELECT e.ord::int AS ord, t.{1} IS NOT NULL AS present,
-       coalesce(NOT EXISTS (SELECT 1 FROM jsonb_each(e.img -> 'after') a
-                            WHERE to_jsonb(t.*) -> a.key IS DISTINCT FROM a.value), false)
-         AND t.{1} IS NOT NULL AS unchanged
+       t.{1} IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM jsonb_each(e.img -> 'after') a
+                         WHERE to_jsonb(t.*) -> a.key IS DISTINCT FROM a.value) AS unchanged
 FROM jsonb_array_elements(:images::jsonb) WITH ORDINALITY AS e (img, ord)
 LEFT JOIN {0} t ON t.{1} = (jsonb_populate_record(NULL::{0}, e.img -> 'key')).{1}
 ORDER BY e.ord;

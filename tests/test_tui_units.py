@@ -256,3 +256,23 @@ def test_header_tick_skips_a_screen_without_its_header() -> None:
             assert "read-only" in app.screen.query_one(HeaderBar).render_text()
 
     asyncio.run(main())
+
+
+def test_overview_highlight_follows_its_check_when_the_list_reorders() -> None:
+    """A refresh reorders the Overview (worst first); the highlight must stay on the check the
+    engineer chose, not on the row number, and move to the same row if that check left."""
+    from dataclasses import replace
+
+    a, b, c = (replace(result(), id=f"x.{n}", title=n) for n in "abc")
+    view = ChecksView()
+    view.show([a, b, c], {})
+    assert view.cursor is None and view.selected() == a  # enter without a highlight: the worst
+    view.move_cursor(1)  # first press lands on the first row
+    view.move_cursor(1)
+    assert view.cursor == 1 and view.selected() == b
+    view.show([b, c, a], {})  # b turned worse: it moved to the top
+    assert view.cursor == 0 and view.selected() == b
+    view.show([c, a], {})  # b is filtered out: the highlight keeps its row position
+    assert view.selected() == c
+    view.move_cursor(5)
+    assert view.cursor == 1  # clamped at the last row

@@ -106,19 +106,19 @@ class Session:
 
     def rows(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
         """Run ``actions.NAME`` with bound parameters and return its rows."""
-        query = self.catalog.query(f"actions.{name}")
-        bound = {p: params.get(p) for p in query.parameters}
-        cur = self.conn.execute(query.sql.encode(), bound)
+        cur = self.conn.execute(*self._bound(name, params))
         return cur.fetchall() if cur.description else []
 
     def column(self, name: str, /, **params: Any) -> list[Any]:
         """The first column of every row of ``actions.NAME`` (list; no dict per row, for the
         bulk previews that return up to a million keys)."""
-        query = self.catalog.query(f"actions.{name}")
-        bound = {p: params.get(p) for p in query.parameters}
         with self.conn.cursor(row_factory=tuple_row) as cur:
-            cur.execute(query.sql.encode(), bound)
+            cur.execute(*self._bound(name, params))
             return [r[0] for r in cur.fetchall()] if cur.description else []
+
+    def _bound(self, name: str, params: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+        query = self.catalog.query(f"actions.{name}")
+        return query.sql.encode(), {p: params.get(p) for p in query.parameters}
 
     def one(self, name: str, /, **params: Any) -> dict[str, Any] | None:
         """The first row of ``actions.NAME`` (or None)."""

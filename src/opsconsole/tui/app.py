@@ -280,7 +280,7 @@ class OpsConsoleApp(App[int]):
     def update_header(self) -> None:
         """Repaint the active screen's header (a no-op when nothing changed)."""
         screen = self.screen
-        header = screen.header if isinstance(screen, BaseScreen) and screen.is_mounted else None
+        header = screen.header if isinstance(screen, BaseScreen) else None
         if header is not None:
             header.show(self.header_state())
 

@@ -50,12 +50,17 @@ class ChecksView(Widget):
         self._keys: dict[str, str] = {}
         self._note: Text | None = None
         self._key: tuple[Any, ...] | None = None
-        self._cursor: int | None = None
+        # The highlight follows a check, not a row: a refresh that reorders the list (worst
+        # first) must not move it onto another check under the engineer's eyes.
+        self._cursor_id: str | None = None
+        self._cursor_at = 0
 
     @property
     def cursor(self) -> int | None:
         """The highlighted row (int), or None before the first arrow key."""
-        return self._cursor
+        if self._cursor_id is None:
+            return None
+        return next((i for i, r in enumerate(self._results) if r.id == self._cursor_id), None)
 
     def move_cursor(self, step: int) -> int | None:
         """Move the highlight by ``step`` rows (the first press lands on the first row).
@@ -64,22 +69,26 @@ class ChecksView(Widget):
             The highlighted row's line within the widget (int, for scrolling), or None when
             there are no rows.
         """
-        if not self._results:
-            self._cursor = None
-        elif self._cursor is None:
-            self._cursor = 0
-        else:
-            self._cursor = max(0, min(len(self._results) - 1, self._cursor + step))
+        at = self.cursor
+        self._highlight(0 if at is None else at + step)
         self._repaint()
-        if self._cursor is None:
+        at = self.cursor
+        if at is None:
             return None
-        return self._cursor + (1 if self._note is not None else 0)
+        return at + (1 if self._note is not None else 0)
 
     def selected(self) -> CheckResult | None:
         """The highlighted check, else the first one shown (worst first), else None."""
         if not self._results:
             return None
-        return self._results[self._cursor or 0]
+        return self._results[self.cursor or 0]
+
+    def _highlight(self, at: int) -> None:
+        if not self._results:
+            self._cursor_id = None
+            return
+        self._cursor_at = max(0, min(len(self._results) - 1, at))
+        self._cursor_id = self._results[self._cursor_at].id
 
     def show(
         self,
@@ -98,14 +107,16 @@ class ChecksView(Widget):
         """
         self._results, self._titles, self._note = list(results), titles, note
         self._keys = keys or {}
-        if self._cursor is not None:
-            self._cursor = min(self._cursor, len(self._results) - 1) if self._results else None
+        if self._cursor_id is not None:
+            at = self.cursor
+            # Where its check is now, or, when it left the list, the row where it last was.
+            self._highlight(self._cursor_at if at is None else at)
         self._repaint()
 
     def _repaint(self) -> None:
         note = self._note
         key = (self.size.width >= WIDE, tuple(self._rows()), note.plain if note else None,
-               self._cursor)
+               self._cursor_id)
         if key == self._key:
             return
         self._key = key
@@ -142,8 +153,8 @@ class ChecksView(Widget):
         if wide:
             table.add_column(width=13, no_wrap=True, justify="right", overflow="ellipsis")
         table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
-        for index, (result, (status, screen, title, value, summary)) in enumerate(
-            zip(self._results, self._rows(), strict=True)
+        for result, (status, screen, title, value, summary) in zip(
+            self._results, self._rows(), strict=True
         ):
             row: list[Text] = [cells.status_text(status)]
             if self._show_screen:
@@ -152,7 +163,7 @@ class ChecksView(Widget):
             if wide:
                 row.append(Text(value))
             row.append(Text(summary, style="dim" if result.error else ""))
-            table.add_row(*row, style="reverse" if index == self._cursor else None)
+            table.add_row(*row, style="reverse" if result.id == self._cursor_id else None)
         if not self._results:
             empty = [Text("") for _ in table.columns]
             empty[2 if self._show_screen else 1] = Text("no checks to show", style="dim")
