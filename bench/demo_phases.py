@@ -19,7 +19,7 @@ import sys  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from opsconsole.commands import DEMO_DB  # noqa: E402
+from opsconsole.cli.commands import DEMO_DB  # noqa: E402
 from opsconsole.demo import server, setup  # noqa: E402
 
 T_IMPORT = time.perf_counter()

@@ -43,13 +43,16 @@ from psycopg import sql
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
 
 import report  # noqa: E402
 from ptyterm import PtyProcess  # noqa: E402
 from stats import summary  # noqa: E402
+from tests import plans  # noqa: E402
 
-from opsconsole import catalog as catalogmod  # noqa: E402
-from opsconsole import checks, db, introspect, plans  # noqa: E402
+from opsconsole import catalog, checks  # noqa: E402
+from opsconsole.catalog import introspect  # noqa: E402
+from opsconsole.connection import db  # noqa: E402
 
 BIN = Path(sys.executable).parent
 OPS = str(BIN / "opsconsole")
@@ -285,7 +288,7 @@ def wait_for_load(threshold: float, max_s: float) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def refresh_once(dsn: str, cat: catalogmod.Catalog) -> dict[str, Any]:
+def refresh_once(dsn: str, cat: catalog.Catalog) -> dict[str, Any]:
     """One refresh as ``opsconsole check`` runs it: connect, introspect, run_all, close."""
     t0 = time.perf_counter()
     conn = db.connect(dsn)  # read-only, statement_timeout 5 s, application_name opsconsole
@@ -307,7 +310,7 @@ def refresh_once(dsn: str, cat: catalogmod.Catalog) -> dict[str, Any]:
     }
 
 
-def explain_pass(dsn: str, cat: catalogmod.Catalog,
+def explain_pass(dsn: str, cat: catalog.Catalog,
                  conn: db.Connection | None = None) -> dict[str, Any]:
     """The server's own time for the same queries: EXPLAIN (ANALYZE, TIMING OFF) of every
     check query with the same parameters, and of the three introspection queries. On a fresh
@@ -352,7 +355,7 @@ def check_process(dsn: str) -> float:
 
 
 def section_refresh(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
-    cat = catalogmod.load()
+    cat = catalog.load()
     names = list(dbs)  # ["small", "large"]
     for _ in range(args.warmup):
         for n in names:
@@ -432,7 +435,7 @@ def section_refresh(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, 
     return out
 
 
-def kept_session(dbs: dict[str, str], cat: catalogmod.Catalog,
+def kept_session(dbs: dict[str, str], cat: catalog.Catalog,
                  args: argparse.Namespace) -> dict[str, Any]:
     """The console's own refresh: one monitoring session kept open (as the TUI keeps it),
     ``checks.run_all`` of every check (no cadence reuse, so the same statements as the headless
@@ -588,7 +591,7 @@ def _same(item: dict[str, Any], rb: dict[str, Any], co: dict[str, Any]) -> tuple
 
 
 def section_runbooks(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
-    cat = catalogmod.load()
+    cat = catalog.load()
     out: dict[str, Any] = {"reps": args.runbook_reps, "db": {}}
     for name in [n for n in ("large", "small") if n in dbs]:
         dsn = dbs[name]
@@ -1099,7 +1102,7 @@ def section_backfill(server: Server, args: argparse.Namespace) -> dict[str, Any]
 # ---------------------------------------------------------------------------------------------
 
 
-def scale_statements(cat: catalogmod.Catalog) -> list[tuple[str, str, str, dict[str, Any]]]:
+def scale_statements(cat: catalog.Catalog) -> list[tuple[str, str, str, dict[str, Any]]]:
     """Every check query and every table's first page, with parameters as tests/test_scale.py
     binds them ("now" is the real clock here, as a refresh uses)."""
     now = checks.utc_now()
@@ -1118,7 +1121,7 @@ def scale_statements(cat: catalogmod.Catalog) -> list[tuple[str, str, str, dict[
 
 
 def section_scale(dbs: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
-    cat = catalogmod.load()
+    cat = catalog.load()
     out: dict[str, Any] = {"db": {}}
     for name in [n for n in ("large",) if n in dbs]:
         rows = []

@@ -17,7 +17,8 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 
-from opsconsole import catalog, config  # noqa: E402
+from opsconsole import catalog  # noqa: E402
+from opsconsole.connection import config  # noqa: E402
 from opsconsole.tui.app import OpsConsoleApp  # noqa: E402
 
 T_IMPORT = time.perf_counter()

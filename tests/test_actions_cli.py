@@ -200,6 +200,6 @@ def test_never_a_password_in_audit_or_output(
 
 
 def test_the_action_core_does_not_import_textual() -> None:
-    code = ("import sys, opsconsole.actions.cli, opsconsole.actions.engine; "
+    code = ("import sys, opsconsole.cli.action, opsconsole.actions.engine; "
             "sys.exit('textual' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -11,9 +11,11 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from opsconsole import catalog, checks, db, introspect
+from opsconsole import catalog, checks
 from opsconsole.actions import common, engine
 from opsconsole.actions.registry import ACTIONS, ActionDef
+from opsconsole.catalog import introspect
+from opsconsole.connection import db
 from opsconsole.errors import BadInput, Refused
 from tests.test_actions_support import (
     ERR_A,

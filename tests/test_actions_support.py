@@ -21,9 +21,9 @@ from opsconsole.actions import engine, guards
 from opsconsole.actions.model import Preview, ProgressFn, Result
 from opsconsole.actions.params import parse
 from opsconsole.actions.registry import ACTIONS
-from opsconsole.actions.session import Context, open_session
+from opsconsole.actions.session import ActionContext, open_session
 from opsconsole.cli import main as cli_main
-from opsconsole.config import Profile
+from opsconsole.connection.config import Profile
 from opsconsole.demo import setup
 from tests.conftest import PgServer
 
@@ -150,14 +150,14 @@ def run_cli(capsys: pytest.CaptureFixture[str], dsn: str, *args: str) -> tuple[i
 
 
 def make_ctx(dsn: str, audit_file: Path, *, writes: bool = True,
-             profile: Profile | None = None) -> Context:
+             profile: Profile | None = None) -> ActionContext:
     """An action context for tests: dev profile, writes on, audit file under tmp_path."""
-    return Context(dsn=dsn, profile=profile or Profile(name="test"), catalog=catalog.load(),
+    return ActionContext(dsn=dsn, profile=profile or Profile(name="test"), catalog=catalog.load(),
                    writes_enabled=writes, audit_file=audit_file)
 
 
 def run_action(
-    ctx: Context,
+    ctx: ActionContext,
     name: str,
     raw: dict[str, Any],
     *,
@@ -180,7 +180,7 @@ def run_action(
     return preview, result
 
 
-def preview_only(ctx: Context, name: str, raw: dict[str, Any], batch_size: int = 500) -> Preview:
+def preview_only(ctx: ActionContext, name: str, raw: dict[str, Any], batch_size: int = 500) -> Preview:
     """The preview of an action (nothing written)."""
     action = ACTIONS[name]
     with open_session(ctx) as session:

@@ -14,8 +14,9 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, ProgressBar, Static
 
-from opsconsole import catalog, config
+from opsconsole import catalog
 from opsconsole.catalog import ActionRef
+from opsconsole.connection import config
 from opsconsole.tui.action_dialog import ActionDialog, open_action
 from tests.test_actions_engine import user_ids
 from tests.test_actions_faults import fingerprint

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from opsconsole import checks, cli
+from opsconsole import cli
+from opsconsole.checks import engine as check_engine
 from tests.conftest import ANCHOR
 
 # The seeds' literal verification queries (without the per-linkup filter of seed 000 §4.4).
@@ -37,7 +38,7 @@ FROM conversations_v2"""
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checks, "utc_now", lambda: ANCHOR)
+    monkeypatch.setattr(check_engine, "utc_now", lambda: ANCHOR)
     for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
                  "STAGING_DB_URL"):
         monkeypatch.delenv(name, raising=False)

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import psycopg
 
-from opsconsole import catalog, checks, db, introspect
+from opsconsole import catalog, checks
+from opsconsole.catalog import introspect
+from opsconsole.connection import db
 from tests.conftest import ANCHOR
 
 

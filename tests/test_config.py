@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opsconsole import config, dsn
+from opsconsole.connection import config, dsn
 from opsconsole.errors import BadInput
 
 ENV_NAMES = ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "OPSCONSOLE_CONFIG", "DATABASE_URL",
@@ -102,7 +102,7 @@ def test_malformed_dsn_is_one_line_without_the_password() -> None:
 
 
 def test_dsn_options_are_kept_by_connect(empty_dsn: str) -> None:
-    from opsconsole import db
+    from opsconsole.connection import db
 
     params = dict(dsn.parse(empty_dsn))
     params["options"] = "-c search_path=pg_catalog"

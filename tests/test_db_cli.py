@@ -122,7 +122,7 @@ def test_demo_rejects_bad_scale_before_starting_a_server(
 def test_console_sessions_run_without_jit(seeded_dsn: str) -> None:
     """JIT compilation costs 20-40 ms per statement on a large database, more than the checks
     take; every console session turns it off, whatever the server's default."""
-    from opsconsole import db
+    from opsconsole.connection import db
 
     for read_only in (True, False):
         with db.connect(seeded_dsn, read_only=read_only) as conn:

@@ -12,8 +12,10 @@ import uuid
 
 import pytest
 
-from opsconsole import catalog, db, plans
+from opsconsole import catalog
+from opsconsole.connection import db
 from opsconsole.demo import setup
+from tests import plans
 from tests.conftest import ANCHOR, PgServer
 
 SCALE = int(os.environ.get("OPSCONSOLE_EXPLAIN_SCALE", "3"))

@@ -11,7 +11,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from opsconsole import catalog, config
+from opsconsole import catalog
+from opsconsole.connection import config
 from opsconsole.tui.app import OpsConsoleApp
 from tests.conftest import ANCHOR
 

@@ -11,11 +11,12 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from opsconsole import catalog, config
+from opsconsole import catalog
 from opsconsole.catalog import ColumnSpec
 from opsconsole.checks import CheckResult, Status
-from opsconsole.tables import Page
-from opsconsole.tui import cells
+from opsconsole.checks.tables import Page
+from opsconsole.connection import config
+from opsconsole.render import cells
 from opsconsole.tui.app import OpsConsoleApp
 from opsconsole.tui.header import HeaderBar, HeaderState, line_one, line_two
 from opsconsole.tui.messages import ChecksRefreshed, PageLoaded

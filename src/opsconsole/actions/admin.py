@@ -7,7 +7,7 @@ from __future__ import annotations
 from opsconsole.actions import common
 from opsconsole.actions.model import Applied, Batch, Preview
 from opsconsole.actions.params import ActionParams, ResolveReport, SetFlag
-from opsconsole.actions.session import Context, Session
+from opsconsole.actions.session import ActionContext, Session
 from opsconsole.errors import BadInput, Refused
 
 FLAGS = "public.feature_flags"
@@ -17,7 +17,7 @@ QUOTAS = "public.broadcast_quotas"
 
 
 def set_flag_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """The flag's value and updated_at now: the apply only proceeds if both are unchanged.
 
@@ -48,7 +48,7 @@ def set_flag_preview(
 
 
 def set_flag_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Compare-and-set: skipped when someone changed the flag since the preview."""
     rows = session.rows(
@@ -62,7 +62,7 @@ def set_flag_apply(
 
 
 def resolve_report_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """The pending report, and for uphold its message (unless already deleted).
 
@@ -113,7 +113,7 @@ def resolve_report_preview(
 
 
 def resolve_report_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Resolve the report if still pending; on uphold then soft-delete its message."""
     rows = session.rows(
@@ -135,7 +135,7 @@ def resolve_report_apply(
 
 
 def reset_quotas_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """Quotas with broadcasts sent, or not reset for more than a day."""
     rows = common.capped(
@@ -158,7 +158,7 @@ def reset_quotas_preview(
 
 
 def reset_quotas_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """broadcasts_sent = 0, last_reset_at = now() for the batch's quotas still due."""
     applied = common.update_batch(session, "reset_quotas_apply", QUOTAS, batch)

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsconsole import dsn as dsnmod
 from opsconsole.actions.model import Applied, Batch, Preview
-from opsconsole.actions.session import Context, Session
+from opsconsole.actions.session import ActionContext, Session
+from opsconsole.connection import dsn
 
 
 def insert_row(
     session: Session,
-    ctx: Context,
+    ctx: ActionContext,
     preview: Preview,
     batch: Batch,
     applied: Applied,
@@ -53,7 +53,7 @@ def insert_row(
     return row
 
 
-def write_line(ctx: Context, record: dict[str, Any]) -> str | None:
+def write_line(ctx: ActionContext, record: dict[str, Any]) -> str | None:
     """Append one JSON line to the local audit file.
 
     Args:
@@ -65,7 +65,7 @@ def write_line(ctx: Context, record: dict[str, Any]) -> str | None:
     """
     line = {
         "at": datetime.now(UTC).isoformat(),
-        "target": dsnmod.target(ctx.dsn).label(),
+        "target": dsn.target(ctx.dsn).label(),
         "environment": ctx.profile.environment,
         **record,
     }
@@ -82,7 +82,7 @@ def write_line(ctx: Context, record: dict[str, Any]) -> str | None:
 
 
 def summary(
-    ctx: Context,
+    ctx: ActionContext,
     preview: Preview,
     batch: Batch,
     applied: Applied,

@@ -10,7 +10,7 @@ from psycopg import sql
 from opsconsole.actions import common
 from opsconsole.actions.model import Applied, Batch, Preview
 from opsconsole.actions.params import TRIGGERS, ActionParams, BackfillGuest, SetTrigger
-from opsconsole.actions.session import Context, Session
+from opsconsole.actions.session import ActionContext, Session
 from opsconsole.errors import BadInput, Refused
 
 DELIVERIES = "public.message_deliveries"
@@ -21,7 +21,7 @@ STATE_QUERY = {"O": "trigger_enable", "D": "trigger_disable", "R": "trigger_enab
 
 
 def backfill_guest_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """The guest's deliveries with NULL user_id (what backfill_guest_deliveries would update).
 
@@ -69,7 +69,7 @@ def backfill_guest_preview(
 
 
 def backfill_guest_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Link the previewed deliveries still NULL, plus the function's user_link_audit row."""
     applied = common.update_batch_packed(
@@ -81,7 +81,7 @@ def backfill_guest_apply(
 
 
 def backfill_all_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """Every linkable delivery with NULL user_id (seed 002's debugging query), in key order."""
     items: list[str] = common.capped(
@@ -104,7 +104,7 @@ def backfill_all_preview(
 
 
 def backfill_all_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """One batch: link the previewed deliveries whose guest is still linked and not removed."""
     applied = common.update_batch_packed(session, "backfill_all_apply", DELIVERIES, batch,
@@ -114,7 +114,7 @@ def backfill_all_apply(
 
 
 def set_trigger_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """The trigger's current state (tgenabled); nothing to do when already as asked.
 
@@ -152,7 +152,7 @@ def set_trigger_preview(
 
 
 def set_trigger_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Lock the table, re-check tgenabled as previewed, then ALTER TABLE ... TRIGGER."""
     name, relation = preview.values["trigger"], preview.values["table"]

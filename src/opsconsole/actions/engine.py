@@ -18,7 +18,6 @@ from typing import Any
 
 import psycopg
 
-from opsconsole import introspect
 from opsconsole.actions import audit, guards
 from opsconsole.actions.model import (
     Applied,
@@ -31,7 +30,8 @@ from opsconsole.actions.model import (
 )
 from opsconsole.actions.params import ActionParams
 from opsconsole.actions.registry import ActionDef
-from opsconsole.actions.session import Context, Session
+from opsconsole.actions.session import ActionContext, Session
+from opsconsole.catalog import introspect
 from opsconsole.errors import Refused
 
 
@@ -39,7 +39,7 @@ class _TooMany(Exception):
     """A batch would change more rows than it previewed."""
 
 
-def prepare(session: Session, ctx: Context, action: ActionDef, params: ActionParams,
+def prepare(session: Session, ctx: ActionContext, action: ActionDef, params: ActionParams,
             *, batch_size: int) -> Preview:
     """Check the action's objects exist, then preview it (read-only statements only).
 
@@ -56,7 +56,7 @@ def prepare(session: Session, ctx: Context, action: ActionDef, params: ActionPar
     return action.preview(session, ctx, params, batch_size)
 
 
-def would_refuse(session: Session, ctx: Context, preview: Preview) -> str | None:
+def would_refuse(session: Session, ctx: ActionContext, preview: Preview) -> str | None:
     """For a dry run: the guard that would refuse the apply, or None (str | None)."""
     try:
         guards.check_writes(session, ctx, preview.action)
@@ -78,7 +78,7 @@ def dry_run(preview: Preview, refusal: str | None) -> Result:
 
 def apply(
     session: Session,
-    ctx: Context,
+    ctx: ActionContext,
     action: ActionDef,
     preview: Preview,
     *,
@@ -127,7 +127,7 @@ def apply(
 
 
 def _run_batches(
-    session: Session, ctx: Context, action: ActionDef, preview: Preview, result: Result, *,
+    session: Session, ctx: ActionContext, action: ActionDef, preview: Preview, result: Result, *,
     cancel: threading.Event | None, on_progress: ProgressFn | None,
 ) -> None:
     total = len(preview.batches)
@@ -159,7 +159,7 @@ def _run_batches(
 
 
 def _one_batch(
-    session: Session, ctx: Context, action: ActionDef, preview: Preview, batch: Batch, *,
+    session: Session, ctx: ActionContext, action: ActionDef, preview: Preview, batch: Batch, *,
     run_id: str,
 ) -> tuple[Applied, dict[str, Any]]:
     session.one("set_local_timeouts", lock_timeout_ms=ctx.lock_timeout_ms,
@@ -184,7 +184,7 @@ def _outcome(applied: Applied) -> str:
     return "undone" if applied.undo_of is not None else "applied"
 
 
-def _record(ctx: Context, preview: Preview, batch: Batch, applied: Applied, *,
+def _record(ctx: ActionContext, preview: Preview, batch: Batch, applied: Applied, *,
             row: dict[str, Any], result: Result) -> None:
     result.batches += 1
     result.affected += applied.affected
@@ -203,7 +203,7 @@ def _record(ctx: Context, preview: Preview, batch: Batch, applied: Applied, *,
         result.values["audit_file_warning"] = warning
 
 
-def _abort_too_many(session: Session, ctx: Context, preview: Preview, batch: Batch, *,
+def _abort_too_many(session: Session, ctx: ActionContext, preview: Preview, batch: Batch, *,
                     result: Result, why: str) -> None:
     """Rolled back already; record the aborted attempt in its own transaction."""
     result.status = "aborted"

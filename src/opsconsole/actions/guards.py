@@ -7,13 +7,13 @@ how to get past it honestly. All of them run before the first write is sent.
 from __future__ import annotations
 
 from opsconsole.actions.model import Preview
-from opsconsole.actions.session import Context, Session
+from opsconsole.actions.session import ActionContext, Session
 from opsconsole.errors import Refused
 
 PRIVILEGE_WORDS = {"OWNER": "ownership of"}
 
 
-def check_writes(session: Session, ctx: Context, action: str) -> None:
+def check_writes(session: Session, ctx: ActionContext, action: str) -> None:
     """Writes switched on; session not read-only; not a replica; the audit table present.
 
     Raises:
@@ -65,7 +65,7 @@ def check_privileges(session: Session, action: str, needs: list[tuple[str, str]]
 
 
 def check_confirmation(
-    preview: Preview, ctx: Context, *, expect: int | None, typed_env: str | None
+    preview: Preview, ctx: ActionContext, *, expect: int | None, typed_env: str | None
 ) -> None:
     """The confirmed count equals the preview's, and production names its environment.
 

@@ -9,7 +9,7 @@ from typing import Any
 from opsconsole.actions import common
 from opsconsole.actions.model import Applied, Batch, Preview
 from opsconsole.actions.params import ActionParams, ReenqueueCoordination, ReplayJobs
-from opsconsole.actions.session import Context, Session
+from opsconsole.actions.session import ActionContext, Session
 from opsconsole.errors import BadInput, Refused
 
 JOBS = "public.sms_outbound_jobs"
@@ -26,7 +26,7 @@ def _selector(params: ReplayJobs) -> dict[str, Any]:
 
 
 def replay_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """Failed jobs matching the one selector; only rows still status 'failed'."""
     assert isinstance(params, ReplayJobs)
@@ -53,7 +53,7 @@ def replay_preview(
 
 
 def replay_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Back to pending, in place, the batch's jobs that are still failed and still match."""
     applied = common.update_batch(session, "replay_jobs_apply", JOBS, batch, **preview.state)
@@ -62,7 +62,7 @@ def replay_apply(
 
 
 def reenqueue_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """The rows seed 000's enqueue would write for a locked linkup.
 
@@ -110,7 +110,7 @@ def reenqueue_preview(
 
 
 def reenqueue_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Insert the missing intents and jobs (ON CONFLICT DO NOTHING) and link them.
 

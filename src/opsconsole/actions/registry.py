@@ -23,10 +23,10 @@ from opsconsole.actions.params import (
     SetTrigger,
     Undo,
 )
-from opsconsole.actions.session import QUERY_FILE, Context, Session
+from opsconsole.actions.session import QUERY_FILE, ActionContext, Session
 
-PreviewFn = Callable[[Session, Context, ActionParams, int], Preview]
-ApplyFn = Callable[[Session, Context, Preview, Batch, str], Applied]
+PreviewFn = Callable[[Session, ActionContext, ActionParams, int], Preview]
+ApplyFn = Callable[[Session, ActionContext, Preview, Batch, str], Applied]
 
 
 @dataclass(frozen=True)

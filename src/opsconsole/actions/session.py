@@ -21,9 +21,9 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from opsconsole import db
 from opsconsole.catalog import Catalog
-from opsconsole.config import Profile, Resolved
+from opsconsole.connection import db
+from opsconsole.connection.config import Profile, Resolved
 
 QUERY_FILE = "queries/actions.sql"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -53,7 +53,7 @@ def os_user() -> str:
 
 
 @dataclass
-class Context:
+class ActionContext:
     """Who runs an action, where, and whether writes are switched on.
 
     Attributes:
@@ -143,7 +143,7 @@ class Session:
 
 
 @contextmanager
-def open_session(ctx: Context) -> Iterator[Session]:
+def open_session(ctx: ActionContext) -> Iterator[Session]:
     """Open the action's own write session.
 
     Raises:

@@ -17,12 +17,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from opsconsole import introspect
 from opsconsole.actions import common
 from opsconsole.actions.deliveries import toggle_trigger
 from opsconsole.actions.model import Applied, Batch, Preview
 from opsconsole.actions.params import TRIGGERS, ActionParams, Undo
-from opsconsole.actions.session import Context, Session
+from opsconsole.actions.session import ActionContext, Session
+from opsconsole.catalog import introspect
 from opsconsole.errors import BadInput, Refused
 
 # The tables an action may change, and their key column: nothing else is ever restored.
@@ -40,7 +40,7 @@ OP_PRIVILEGE = {"update": "UPDATE", "insert": "DELETE", "trigger": "OWNER"}
 
 
 def undo_preview(
-    session: Session, ctx: Context, params: ActionParams, batch_size: int
+    session: Session, ctx: ActionContext, params: ActionParams, batch_size: int
 ) -> Preview:
     """The rows the undo would put back, and those changed since (skipped).
 
@@ -85,7 +85,7 @@ def undo_preview(
 
 
 def undo_apply(
-    session: Session, ctx: Context, preview: Preview, batch: Batch, run_id: str
+    session: Session, ctx: ActionContext, preview: Preview, batch: Batch, run_id: str
 ) -> Applied:
     """Revert one audit row's images (those previewed as unchanged), newest change first.
 

@@ -16,7 +16,7 @@ from importlib import resources
 
 import psycopg
 
-from opsconsole import db
+from opsconsole.connection import db
 from opsconsole.errors import BadInput, DatabaseFailure, Refused
 
 SCHEMA_VERSION = 1

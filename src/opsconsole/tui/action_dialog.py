@@ -27,7 +27,7 @@ from opsconsole.actions import common, engine, guards
 from opsconsole.actions.model import Preview, Progress, Result, Status
 from opsconsole.actions.params import TRIGGERS, ActionParams, parse
 from opsconsole.actions.registry import ACTIONS, ActionDef
-from opsconsole.actions.session import Context, default_audit_file, open_session
+from opsconsole.actions.session import ActionContext, default_audit_file, open_session
 from opsconsole.catalog import ActionRef, ScreenSpec
 from opsconsole.errors import OpsError, Refused
 from opsconsole.sanitize import clean
@@ -126,12 +126,12 @@ def row_params(ref: ActionRef, row: dict[str, Any] | None) -> dict[str, Any] | N
     return raw
 
 
-def make_context(app: Any) -> Context:
+def make_context(app: Any) -> ActionContext:
     """The action context of the console: writes only in write mode on a writes profile."""
     clock = getattr(app, "clock", None) or (lambda: datetime.now(UTC))
     until = getattr(app, "write_mode_until", None)
     resolved = app.resolved
-    return Context(
+    return ActionContext(
         dsn=resolved.dsn,
         profile=resolved.profile,
         catalog=app.catalog,
@@ -219,7 +219,7 @@ class ActionDialog(ModalScreen[Result | None]):
             group="action-preview",
         )
 
-    def _preview_worker(self, ctx: Context, params: ActionParams) -> None:
+    def _preview_worker(self, ctx: ActionContext, params: ActionParams) -> None:
         try:
             with open_session(ctx) as session:
                 preview = engine.prepare(
@@ -275,7 +275,7 @@ class ActionDialog(ModalScreen[Result | None]):
             return
         self._start_apply(ctx, self.preview)
 
-    def _start_apply(self, ctx: Context, preview: Preview) -> None:
+    def _start_apply(self, ctx: ActionContext, preview: Preview) -> None:
         self.applying = True
         self.query_one("#action-confirm", Input).disabled = True
         self.query_one("#action-apply", Button).disabled = True
@@ -291,7 +291,7 @@ class ActionDialog(ModalScreen[Result | None]):
             group="action-apply",
         )
 
-    def _apply_worker(self, ctx: Context, preview: Preview) -> None:
+    def _apply_worker(self, ctx: ActionContext, preview: Preview) -> None:
         def progress(p: Progress) -> None:
             self.post_message(ApplyProgress(p))
 

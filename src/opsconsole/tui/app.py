@@ -1,7 +1,7 @@
 """The Textual app: screens, key bindings, the refresh loop and the connection header.
 
 The database is touched only by thread workers (checks here, table pages in the panels), all
-through one lock-protected :class:`~opsconsole.tui.monitor.Monitor`. Results come back as
+through one lock-protected :class:`~opsconsole.checks.monitor.Monitor`. Results come back as
 messages; a result older than what is on screen is dropped. The refresh interval backs off when
 queries are slow and while the connection is lost, and returns to normal on its own.
 """
@@ -22,17 +22,18 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from opsconsole import checks, dsn
+from opsconsole import checks
 from opsconsole.catalog import Catalog
 from opsconsole.checks import CheckResult
-from opsconsole.config import Resolved
-from opsconsole.db import ServerInfo
+from opsconsole.checks.monitor import ConnectionLost, Monitor
+from opsconsole.connection import dsn
+from opsconsole.connection.config import Resolved
+from opsconsole.connection.db import ServerInfo
 from opsconsole.tui import palette
-from opsconsole.tui.context import Clock, Context
+from opsconsole.tui.context import Clock, ConsoleContext
 from opsconsole.tui.dialogs import HelpScreen
 from opsconsole.tui.header import HeaderState
 from opsconsole.tui.messages import ChecksRefreshed, DatabaseUnavailable
-from opsconsole.tui.monitor import ConnectionLost, Monitor
 from opsconsole.tui.screens import BaseScreen, OverviewScreen, SpecScreen
 
 MAX_INTERVAL_S = 60.0
@@ -75,7 +76,7 @@ class OpsConsoleApp(App[int]):
         self.resolved, self.catalog, self.clock = resolved, catalog, clock
         monitor_dsn = resolved.profile.replica_dsn or resolved.dsn
         self.monitor = Monitor(monitor_dsn, catalog, resolved.statement_timeout_ms)
-        self.ctx = Context(catalog, self.monitor, clock)
+        self.ctx = ConsoleContext(catalog, self.monitor, clock)
         self.base_interval_s = float(refresh_s or resolved.refresh_s)
         self.interval_s = self.base_interval_s
         self.hostname_in_header = hostname_in_header

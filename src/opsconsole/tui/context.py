@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 from textual.screen import Screen
 
-from opsconsole import tables
 from opsconsole.catalog import Catalog, ScreenSpec, TableSpec
-from opsconsole.tui.monitor import Monitor
+from opsconsole.checks import tables
+from opsconsole.checks.monitor import Monitor
 
 Clock = Callable[[], datetime]
 
@@ -30,7 +30,7 @@ class Host(Protocol):
 
 
 @dataclass
-class Context:
+class ConsoleContext:
     """Shared, read-mostly state of one console.
 
     Attributes:

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from opsconsole.checks import CheckResult, Status
-from opsconsole.tui.cells import STATUS_STYLE, age_text
+from opsconsole.render.cells import STATUS_STYLE, age_text
 from opsconsole.tui.line import TextLine
 
 SEP = " │ "

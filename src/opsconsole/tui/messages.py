@@ -11,8 +11,8 @@ from datetime import datetime
 from textual.message import Message
 
 from opsconsole.checks import CheckResult
-from opsconsole.db import ServerInfo
-from opsconsole.tables import Page
+from opsconsole.checks.tables import Page
+from opsconsole.connection.db import ServerInfo
 
 
 class ChecksRefreshed(Message):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 
 from opsconsole.catalog import ActionRef, ScreenSpec
+from opsconsole.tui.action_dialog import open_action
 from opsconsole.tui.screens import SpecScreen
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ def _action(app: OpsConsoleApp, spec: ScreenSpec, ref: ActionRef) -> Callable[[]
         if isinstance(screen, SpecScreen) and screen.spec.id == spec.id:
             screen.action_run_action(ref.name)
         else:
-            from opsconsole.tui.screens import open_action
-
-            open_action(screen, spec, ref, None)
+            open_action(app, spec, ref, None)
 
     return run

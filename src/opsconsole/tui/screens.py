@@ -7,7 +7,6 @@ Enter on a row drills down (``spec.drill``) or shows the row in full; escape goe
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -23,13 +22,13 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 from opsconsole import sanitize
 from opsconsole.catalog import ActionRef, ScreenSpec, TableSpec
 from opsconsole.checks import CheckResult, Status, worst_first
-from opsconsole.tui.context import Context, Host
+from opsconsole.tui.action_dialog import open_action
+from opsconsole.tui.context import ConsoleContext, Host
 from opsconsole.tui.dialogs import RowDetail
 from opsconsole.tui.header import HeaderBar
 from opsconsole.tui.line import TextLine
 from opsconsole.tui.widgets import ChecksView, TablePanel
 
-ACTION_DIALOG = "opsconsole.tui.action_dialog"
 STRIP_HINT = "   [ ] switch"
 
 
@@ -43,7 +42,7 @@ class BaseScreen(Screen[None]):
         Binding("shift+tab", "app.prev_screen", "previous screen", show=False),
     ]
 
-    def __init__(self, ctx: Context, **kw: Any) -> None:
+    def __init__(self, ctx: ConsoleContext, **kw: Any) -> None:
         super().__init__(**kw)
         self.ctx = ctx
 
@@ -250,7 +249,7 @@ class SpecScreen(BaseScreen):
         Binding("left_square_bracket", "switch_table(-1)", "previous table", show=False),
     ]
 
-    def __init__(self, ctx: Context, spec: ScreenSpec) -> None:
+    def __init__(self, ctx: ConsoleContext, spec: ScreenSpec) -> None:
         super().__init__(ctx, id=f"screen-{spec.id}")
         self.spec = spec
         self.visible_tables: list[TableSpec] = [t for t in spec.tables if not t.hidden]
@@ -355,30 +354,14 @@ class SpecScreen(BaseScreen):
             row = match[0].selected_row() if match else None
         elif panel is not None:
             row = panel.selected_row()
-        open_action(self, self.spec, ref, row)
-
-
-def open_action(
-    screen: Screen[Any], spec: ScreenSpec, ref: ActionRef, row: dict[str, Any] | None
-) -> None:
-    """Hand the action to ``opsconsole.tui.action_dialog`` if it exists, else say it cannot."""
-    try:
-        module = importlib.import_module(ACTION_DIALOG)
-    except ModuleNotFoundError as exc:
-        if exc.name != ACTION_DIALOG:
-            raise
-        screen.app.notify(
-            f"{ref.name}: actions are not available yet", severity="warning", markup=False
-        )
-        return
-    module.open_action(screen.app, spec, ref, row)
+        open_action(self.app, self.spec, ref, row)
 
 
 class DrillScreen(BaseScreen):
     """A hidden table opened from a row (e.g. a linkup's members); escape goes back."""
 
     def __init__(
-        self, ctx: Context, spec: TableSpec, params: dict[str, Any], *, parent: str
+        self, ctx: ConsoleContext, spec: TableSpec, params: dict[str, Any], *, parent: str
     ) -> None:
         super().__init__(ctx)
         self.spec, self.params, self.parent_title = spec, params, parent

@@ -23,12 +23,12 @@ from textual.worker import get_current_worker
 
 from opsconsole.catalog import TableSpec
 from opsconsole.checks import CheckResult, Status
-from opsconsole.tables import Cursor, Page
-from opsconsole.tui import cells
-from opsconsole.tui.context import Context
+from opsconsole.checks.monitor import ConnectionLost
+from opsconsole.checks.tables import Cursor, Page
+from opsconsole.render import cells
+from opsconsole.tui.context import ConsoleContext
 from opsconsole.tui.line import TextLine
 from opsconsole.tui.messages import DatabaseUnavailable, PageLoaded
-from opsconsole.tui.monitor import ConnectionLost
 from opsconsole.tui.tablesync import cursor_key, sync_rows
 
 WIDE = 100  # at this width and above, extra columns (screen, value) are shown
@@ -192,7 +192,7 @@ class TablePanel(Vertical):
     """
 
     def __init__(
-        self, ctx: Context, spec: TableSpec, params: dict[str, Any] | None = None, **kw: Any
+        self, ctx: ConsoleContext, spec: TableSpec, params: dict[str, Any] | None = None, **kw: Any
     ) -> None:
         super().__init__(**kw)
         self.ctx, self.spec, self.params = ctx, spec, params

@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from opsconsole import catalog as catalogmod
-from opsconsole import config
-from opsconsole.actions import common, engine, guards, render
+from opsconsole import catalog
+from opsconsole.actions import common, engine, guards
 from opsconsole.actions.model import Progress, Result
 from opsconsole.actions.params import parse as parse_params
 from opsconsole.actions.registry import ACTIONS, ActionDef
-from opsconsole.actions.session import Context, default_audit_file, open_session
+from opsconsole.actions.session import ActionContext, default_audit_file, open_session
+from opsconsole.connection import config
 from opsconsole.errors import BadInput, OpsError, Refused
+from opsconsole.render import actions as render
 
 EPILOG = """\
 every action: preview first (--dry-run), then apply with --yes --expect N, N being the row count
@@ -158,8 +159,8 @@ def _run(args: argparse.Namespace) -> int:
     batch_size = _int_option("--batch-size", getattr(args, "batch_size", None),
                              common.DEFAULT_BATCH_SIZE, common.MAX_BATCH_SIZE)
     resolved = config.resolve(getattr(args, "dsn", None), getattr(args, "profile", None))
-    cat = catalogmod.load(getattr(args, "catalog", None))
-    ctx = Context(
+    cat = catalog.load(getattr(args, "catalog", None))
+    ctx = ActionContext(
         dsn=resolved.dsn, profile=resolved.profile, catalog=cat,
         writes_enabled=resolved.profile.writes or args.allow_writes,
         audit_file=default_audit_file(resolved),

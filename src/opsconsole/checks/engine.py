@@ -19,8 +19,8 @@ import psycopg
 
 from opsconsole import sanitize
 from opsconsole.catalog import Catalog, CheckSpec, ScreenSpec
-from opsconsole.db import Connection
-from opsconsole.introspect import SchemaInfo
+from opsconsole.catalog.introspect import SchemaInfo
+from opsconsole.connection.db import Connection
 
 Clock = Callable[[], datetime]
 
@@ -103,7 +103,7 @@ def run_check(
     Args:
         conn: a read-only monitoring session (autocommit).
         catalog: the loaded catalog.
-        schema: what the database holds (:func:`opsconsole.introspect.inspect`).
+        schema: what the database holds (:func:`opsconsole.catalog.introspect.inspect`).
         screen: the check's screen.
         spec: the check.
         clock: returns "now" for time-relative queries (aware datetime; default

@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         split = _command_index(args_list)
         if split is not None and args_list[split] == "action":
-            from opsconsole.actions.cli import main as action_main
+            from opsconsole.cli.action import main as action_main
 
             return action_main(args_list[:split] + args_list[split + 1 :])
         args = build_parser().parse_args(args_list)
@@ -132,21 +132,19 @@ def _command_index(args: list[str]) -> int | None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from opsconsole import commands
+    from opsconsole.cli import commands
 
+    handlers = {
+        "db": commands.db_command,
+        "demo": commands.demo_command,
+        "check": commands.check_command,
+        "doctor": commands.doctor_command,
+        "tui": commands.tui_command,
+    }
     command = args.command or "tui"
-    if command == "db":
-        return commands.db(args)
-    if command == "demo":
-        return commands.demo(args)
-    if command == "check":
-        return commands.check(args)
-    if command == "doctor":
-        return commands.doctor(args)
-    if command == "tui":
-        return commands.tui(args)
-    raise BadInput(f"unknown command {command}: see `opsconsole --help`")
-
+    if command not in handlers:
+        raise BadInput(f"unknown command {command}: see `opsconsole --help`")
+    return handlers[command](args)
 
 if __name__ == "__main__":
     sys.exit(main())

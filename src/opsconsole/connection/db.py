@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 
-from opsconsole import dsn as dsnmod
+from opsconsole.connection.dsn import mask_text, parse, target
 from opsconsole.errors import ConnectionFailed
 
 APPLICATION_NAME = "opsconsole"
@@ -80,7 +79,7 @@ def connect(
         options.append("-c default_transaction_read_only=on")
     if lock_timeout_ms is not None:
         options.append(f"-c lock_timeout={int(lock_timeout_ms)}")
-    given = dsnmod.parse(dsn).get("options")  # BadInput before any network traffic
+    given = parse(dsn).get("options")  # BadInput before any network traffic
     if given:
         options.insert(0, given)  # the DSN's own options (e.g. read-only) are kept; ours follow
     try:
@@ -98,8 +97,8 @@ def connect(
 
 def describe_connect_error(exc: BaseException, dsn: str) -> str:
     """Turn a libpq connection error into one line naming the target and the fix (str)."""
-    where = dsnmod.target(dsn).label()
-    text = dsnmod.mask_text(str(exc), dsn).strip()
+    where = target(dsn).label()
+    text = mask_text(str(exc), dsn).strip()
     low = text.lower()
     if "password authentication failed" in low or "no password supplied" in low:
         reason, fix = "password authentication failed", "check the user and password of the DSN"
@@ -116,11 +115,6 @@ def describe_connect_error(exc: BaseException, dsn: str) -> str:
     else:
         reason, fix = _last_line(text), "check the DSN and the server"
     return f"cannot connect to {where} ({reason}): {fix}"
-
-
-def quote_ident(conn: Connection, *parts: str) -> str:
-    """Return a schema-qualified identifier quoted for this connection (str)."""
-    return sql.Identifier(*parts).as_string(conn)
 
 
 def _last_line(text: str) -> str:

@@ -15,16 +15,14 @@ from typing import Any
 
 from psycopg import sql
 
-from opsconsole import catalog as catalogmod
-from opsconsole import config
-from opsconsole import db as dbmod
-from opsconsole import dsn as dsnmod
+from opsconsole import catalog
+from opsconsole.connection import config, db, dsn
 from opsconsole.errors import BadInput, OpsError
 
 DEMO_DB = "opsconsole_demo"
 
 
-def db(args: argparse.Namespace) -> int:
+def db_command(args: argparse.Namespace) -> int:
     """``opsconsole db init|seed --dsn DSN``: create or fill the demo schema."""
     from opsconsole.demo import setup
 
@@ -32,11 +30,11 @@ def db(args: argparse.Namespace) -> int:
         result = setup.init_schema(args.dsn)
     else:
         result = setup.seed(args.dsn, scale=args.scale, seed_value=args.seed)
-    print(f"{result.message} ({result.elapsed_s:.1f} s) on {dsnmod.target(args.dsn).label()}")
+    print(f"{result.message} ({result.elapsed_s:.1f} s) on {dsn.target(args.dsn).label()}")
     return 0
 
 
-def demo(args: argparse.Namespace) -> int:
+def demo_command(args: argparse.Namespace) -> int:
     """``opsconsole demo``: embedded server, schema, data, then the console (or wait)."""
     from opsconsole.demo import server, setup
 
@@ -63,7 +61,7 @@ def demo(args: argparse.Namespace) -> int:
 def _prepare_demo(emb: Any, scale: int, seed_value: int) -> str:
     from opsconsole.demo import setup
 
-    with dbmod.connect(emb.dsn, read_only=False) as conn:
+    with db.connect(emb.dsn, read_only=False) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DEMO_DB,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEMO_DB)))
@@ -77,14 +75,16 @@ def _prepare_demo(emb: Any, scale: int, seed_value: int) -> str:
     return str(demo_dsn)
 
 
-def check(args: argparse.Namespace) -> int:
+def check_command(args: argparse.Namespace) -> int:
     """``opsconsole check``: every check once; exit 0/1/2/3 (monitoring-plugin convention)."""
     from datetime import UTC, datetime
 
-    from opsconsole import checks, introspect, report
+    from opsconsole import checks
+    from opsconsole.catalog import introspect
+    from opsconsole.render import report
 
     try:
-        cat = catalogmod.load(args.catalog)
+        cat = catalog.load(args.catalog)
         resolved = config.resolve(args.dsn, args.profile)
         only = args.only
         if only:
@@ -97,8 +97,8 @@ def check(args: argparse.Namespace) -> int:
         timeout_ms = int(args.timeout * 1000) if args.timeout else resolved.statement_timeout_ms
         if timeout_ms <= 0:
             raise BadInput("--timeout must be a positive number of seconds")
-        target = dsnmod.target(resolved.dsn)
-        with dbmod.connect(
+        target = dsn.target(resolved.dsn)
+        with db.connect(
             resolved.profile.replica_dsn or resolved.dsn, statement_timeout_ms=timeout_ms
         ) as conn:
             schema = introspect.inspect(conn, cat)
@@ -117,18 +117,18 @@ def check(args: argparse.Namespace) -> int:
     return int(status)
 
 
-def doctor(args: argparse.Namespace) -> int:
+def doctor_command(args: argparse.Namespace) -> int:
     """``opsconsole doctor``: for every check, table and action: runnable, or what is missing."""
-    from opsconsole import doctor as doctormod
+    from opsconsole.cli import doctor
 
-    cat = catalogmod.load(args.catalog)
+    cat = catalog.load(args.catalog)
     resolved = config.resolve(args.dsn, args.profile)
-    entries, info = doctormod.diagnose(cat, resolved.dsn)
+    entries, info = doctor.diagnose(cat, resolved.dsn)
     if args.format == "json":
         print(
             json.dumps(
                 {
-                    "target": dsnmod.target(resolved.dsn).__dict__,
+                    "target": dsn.target(resolved.dsn).__dict__,
                     "server": info,
                     "entries": entries,
                 },
@@ -137,21 +137,18 @@ def doctor(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(doctormod.as_text(entries, dsnmod.target(resolved.dsn), info))
+        print(doctor.as_text(entries, dsn.target(resolved.dsn), info))
     return 0
 
 
-def tui(args: argparse.Namespace) -> int:
+def tui_command(args: argparse.Namespace) -> int:
     """``opsconsole [tui]``: open the console on the resolved DSN."""
     resolved = config.resolve(args.dsn, args.profile)
     return _run_tui(resolved, args.catalog)
 
 
 def _run_tui(resolved: config.Resolved, catalog_dir: Path | None) -> int:
-    cat = catalogmod.load(catalog_dir)
-    try:
-        from opsconsole.tui.app import run
-    except ImportError:
-        print("the console is not built yet: use `opsconsole check` meanwhile", file=sys.stderr)
-        return 0
+    cat = catalog.load(catalog_dir)
+    from opsconsole.tui.app import run
+
     return run(resolved, cat)

@@ -14,11 +14,11 @@ from typing import TypeVar
 
 import psycopg
 
-from opsconsole import db, introspect
-from opsconsole.catalog import Catalog
+from opsconsole.catalog import Catalog, introspect
+from opsconsole.catalog.introspect import SchemaInfo
 from opsconsole.checks import describe_query_error
+from opsconsole.connection import db
 from opsconsole.errors import ConnectionFailed
-from opsconsole.introspect import SchemaInfo
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from opsconsole.checks import CheckResult, Status, worst_first
-from opsconsole.dsn import Target
+from opsconsole.connection.dsn import Target
 from opsconsole.sanitize import clean
 
 TEXT_WIDTH = 80

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from opsconsole.catalog import Catalog
-from opsconsole.db import Connection, ServerInfo
+from opsconsole.connection.db import Connection, ServerInfo
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 
 from opsconsole.catalog import Catalog, TableSpec
+from opsconsole.catalog.introspect import SchemaInfo
 from opsconsole.checks import describe_query_error
-from opsconsole.db import Connection
-from opsconsole.introspect import SchemaInfo
+from opsconsole.connection.db import Connection
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ class Resolved:
     """The connection the console will use.
 
     Attributes:
-        dsn: the DSN (may hold a password: never print it; use :func:`opsconsole.dsn.mask`).
+        dsn: the DSN (may hold a password: never print it; use
+            :func:`opsconsole.connection.dsn.mask`).
         source: where it came from, e.g. "--dsn", "profile staging", "DATABASE_URL".
         profile: the effective profile (name, environment, writes, ...).
         defaults: the config file's defaults.

@@ -16,7 +16,7 @@ from typing import Any
 from psycopg import sql
 
 from opsconsole.catalog import Catalog
-from opsconsole.db import Connection
+from opsconsole.connection.db import Connection
 
 
 @dataclass(frozen=True)

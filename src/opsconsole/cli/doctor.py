@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsconsole import db
 from opsconsole.catalog import Catalog
-from opsconsole.dsn import Target
-from opsconsole.introspect import SchemaInfo, inspect, server_info
+from opsconsole.catalog.introspect import SchemaInfo, inspect, server_info
+from opsconsole.connection import db
+from opsconsole.connection.dsn import Target
 
 
 def diagnose(catalog: Catalog, dsn: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -59,10 +59,8 @@ def diagnose(catalog: Catalog, dsn: str) -> tuple[list[dict[str, Any]], dict[str
 
 
 def _actions(catalog: Catalog, schema: SchemaInfo) -> list[dict[str, Any]]:
-    try:
-        from opsconsole.actions.registry import ACTIONS
-    except ImportError:
-        return []
+    from opsconsole.actions.registry import ACTIONS
+
     out = []
     for name, action in ACTIONS.items():
         out.append(

@@ -1,0 +1,29 @@
+"""The catalog layer: ``queries/`` + ``screens/`` loaded, validated and checked against the server.
+
+Data flows one way: ``queries/`` + ``screens/`` -> catalog -> checks / actions -> tui | cli.
+"""
+
+from opsconsole.catalog.loader import default_root, load
+from opsconsole.catalog.model import (
+    ActionRef,
+    Catalog,
+    CheckSpec,
+    ColumnSpec,
+    DrillSpec,
+    NamedQuery,
+    ScreenSpec,
+    TableSpec,
+)
+
+__all__ = [
+    "ActionRef",
+    "Catalog",
+    "CheckSpec",
+    "ColumnSpec",
+    "DrillSpec",
+    "NamedQuery",
+    "ScreenSpec",
+    "TableSpec",
+    "default_root",
+    "load",
+]

@@ -1,0 +1,1 @@
+"""The connection layer: settings and profiles, DSN parsing and masking, database sessions."""
