@@ -31,3 +31,9 @@ SELECT current_setting('server_version') AS version,
 -- name: reltuples(relation)
 -- The planner's row estimate of one relation (0 when never analysed).
 SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = to_regclass(:relation);
+
+-- name: type_names(oids)
+-- The server's name of each type oid a described statement takes or returns (catalog/verify).
+SELECT t.oid::int8 AS oid, format_type(t.oid, NULL) AS name
+FROM pg_type t
+WHERE t.oid = ANY(:oids::oid[]);

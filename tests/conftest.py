@@ -26,6 +26,10 @@ ANCHOR = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 SEED = 42
 SCALE = 1
 REPO = Path(__file__).resolve().parent.parent
+DRIFT_SQL = Path(__file__).resolve().parent / "drift" / "drift.sql"
+# A role that is neither the owner of the drifted tables nor BYPASSRLS: row-level security
+# filters what it sees (drift D9). Roles are cluster-wide: created once, shared by every worker.
+DRIFT_READER = "opsconsole_drift_reader"
 
 
 def _worker() -> str:
@@ -118,3 +122,53 @@ def empty_dsn(pg_server: PgServer) -> str:
 def fresh_seeded_dsn(pg_server: PgServer, template_db: str) -> str:
     """DSN of a fresh clone of the seeded template, one per test (for tests that write)."""
     return pg_server.dsn_for(pg_server.create_database("opsconsole_w", template=template_db))
+
+
+_CREATE_READER = """
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'opsconsole_drift_reader') THEN
+    CREATE ROLE opsconsole_drift_reader LOGIN NOBYPASSRLS;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;  -- another worker created it
+END $$;
+"""
+_GRANT_READER = """
+GRANT USAGE ON SCHEMA public, communication, core, auth, opsconsole TO opsconsole_drift_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public, communication, core, auth, opsconsole
+  TO opsconsole_drift_reader;
+"""
+
+
+@pytest.fixture(scope="session")
+def drift_template(pg_server: PgServer, template_db: str) -> str:
+    """Name of a database: the seeded template changed as tests/drift/drift.sql says (D1-D11),
+    analysed (pg_stats), with SELECT granted to the non-owner role DRIFT_READER."""
+    name = pg_server.create_database("opsconsole_drift_tmpl", template=template_db)
+    with psycopg.connect(pg_server.dsn_for(name)) as conn:  # one transaction
+        conn.execute(DRIFT_SQL.read_text(encoding="utf-8").encode())
+        conn.execute(_CREATE_READER.encode())
+        conn.execute(_GRANT_READER.encode())
+    with psycopg.connect(pg_server.dsn_for(name), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    return name
+
+
+@pytest.fixture(scope="module")
+def drift_dsn(pg_server: PgServer, drift_template: str) -> str:
+    """DSN of a fresh clone of the drifted database, one per test module (as its owner)."""
+    return pg_server.dsn_for(pg_server.create_database("opsconsole_d", template=drift_template))
+
+
+@pytest.fixture
+def fresh_drift_dsn(pg_server: PgServer, drift_template: str) -> str:
+    """DSN of a fresh clone of the drifted database, one per test (for tests that write)."""
+    return pg_server.dsn_for(pg_server.create_database("opsconsole_dw", template=drift_template))
+
+
+def as_role(dsn: str, role: str) -> str:
+    """The same database as ``dsn``, logged in as ``role`` (str)."""
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    params["user"] = role
+    params.pop("password", None)
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})

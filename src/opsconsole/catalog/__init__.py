@@ -12,6 +12,7 @@ from opsconsole.catalog.model import (
     DrillSpec,
     NamedQuery,
     ScreenSpec,
+    StatementUse,
     TableSpec,
 )
 
@@ -23,6 +24,7 @@ __all__ = [
     "DrillSpec",
     "NamedQuery",
     "ScreenSpec",
+    "StatementUse",
     "TableSpec",
     "default_root",
     "load",

@@ -7,6 +7,7 @@ is checked, with a message naming the file and the key.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -62,20 +63,56 @@ def _load_queries(path: Path) -> dict[str, NamedQuery]:
         loaded = aiosql.from_path(path, "psycopg")
     except Exception as exc:
         raise BadInput(f"{path}: cannot parse named queries ({exc})") from exc
+    lines = path.read_text(encoding="utf-8").splitlines()
     out: dict[str, NamedQuery] = {}
     for name in loaded.available_queries:
         if name.endswith("_cursor"):
             continue
         fn = getattr(loaded, name)
         ref = f"{path.stem}.{name}"
+        name_line = _name_line(lines, name)
         out[ref] = NamedQuery(
             ref=ref,
             sql=fn.sql,
             parameters=tuple(fn.parameters or ()),
             doc=(fn.__doc__ or "").strip(),
             file=path,
+            line=name_line,
+            line_map=_line_map(lines, name_line, fn.sql),
         )
     return out
+
+
+_NAME_LINE = re.compile(r"^--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _name_line(lines: list[str], name: str) -> int:
+    """The 1-based line of ``-- name: NAME`` (0 when not found)."""
+    for no, text in enumerate(lines, start=1):
+        found = _NAME_LINE.match(text.strip())
+        if found and found.group(1) == name:
+            return no
+    return 0
+
+
+def _line_map(lines: list[str], name_line: int, body: str) -> tuple[int, ...]:
+    """The file line of each line of ``body`` as aiosql returned it (comment lines dropped)."""
+    out: list[int] = []
+    cursor = name_line  # 0-based index of the line after the name line
+    for text in body.splitlines():
+        want = _PLACEHOLDER.sub(lambda m: ":" + m.group(1), text).strip()
+        at = cursor
+        while at < len(lines) and _PLACEHOLDER.sub(
+            lambda m: ":" + m.group(1), lines[at]
+        ).strip() != want and not _NAME_LINE.match(lines[at].strip()):
+            at += 1
+        if at < len(lines) and not _NAME_LINE.match(lines[at].strip()):
+            cursor = at + 1
+            out.append(at + 1)
+        else:
+            out.append(out[-1] if out else name_line)
+    return tuple(out)
 
 
 def _load_screen(path: Path) -> ScreenSpec:

@@ -109,6 +109,10 @@ class ActionRef(_Spec):
     table: str | None = Field(default=None, pattern=ID_RE)
     params: dict[str, str] = {}
 
+    def statement_uses(self) -> list[StatementUse]:
+        """The named statements this action runs (none declared yet: see actions/)."""
+        return []
+
 
 class ScreenSpec(_Spec):
     """One screen: its title, key, required relations, checks, tables and actions."""
@@ -125,6 +129,23 @@ class ScreenSpec(_Spec):
 
 
 @dataclass(frozen=True)
+class StatementUse:
+    """One use of a named statement by the catalog, for the server to verify.
+
+    Attributes:
+        kind: "check" | "table" | "action" | "console" (the console's own introspection).
+        owner: the check id, table id or action name using it (str).
+        ref: the named query, ``file.name`` (str).
+        role: what the owner uses it for, e.g. "query", "preview", "apply", "undo" (str).
+    """
+
+    kind: Literal["check", "table", "action", "console"]
+    owner: str
+    ref: str
+    role: str = "query"
+
+
+@dataclass(frozen=True)
 class NamedQuery:
     """A statement from ``queries/``.
 
@@ -134,6 +155,9 @@ class NamedQuery:
         parameters: declared parameter names, in order (tuple[str, ...]).
         doc: the comment lines under the name (str).
         file: the path of the .sql file (Path).
+        line: the 1-based line of its ``-- name:`` comment in ``file`` (int; 0 when unknown).
+        line_map: the 1-based file line of each line of ``sql`` (tuple[int, ...]; aiosql drops
+            comment-only lines from the body, so the offset is not constant).
     """
 
     ref: str
@@ -141,6 +165,14 @@ class NamedQuery:
     parameters: tuple[str, ...]
     doc: str
     file: Path
+    line: int = 0
+    line_map: tuple[int, ...] = ()
+
+    def file_line(self, sql_line: int | None = None) -> int:
+        """The file line of line ``sql_line`` (0-based) of the statement, or of its name (int)."""
+        if sql_line is not None and 0 <= sql_line < len(self.line_map):
+            return self.line_map[sql_line]
+        return self.line_map[0] if self.line_map else self.line
 
 
 @dataclass
@@ -162,6 +194,17 @@ class Catalog:
         """Every (screen, check) pair in screen order."""
         return [(s, c) for s in self.screens for c in s.checks]
 
+    def statement_uses(self) -> list[StatementUse]:
+        """Every named statement the specs use (checks, tables, actions), in screen order: what
+        the server verifies once per session and in ``doctor`` (list[StatementUse])."""
+        uses: list[StatementUse] = []
+        for screen in self.screens:
+            uses += [StatementUse("check", c.id, c.query) for c in screen.checks]
+            uses += [StatementUse("table", t.id, t.query) for t in screen.tables]
+            for action in screen.actions:
+                uses += action.statement_uses()
+        return uses
+
     def tables(self) -> dict[str, TableSpec]:
         """Every table by id."""
         return {t.id: t for s in self.screens for t in s.tables}
@@ -176,6 +219,12 @@ class Catalog:
     def query(self, ref: str) -> NamedQuery:
         """The named query ``file.name``. Raises KeyError when absent."""
         return self.queries[ref]
+
+    def location(self, ref: str, sql_line: int | None = None) -> str:
+        """``queries/jobs.sql:12``: where a query (or line ``sql_line`` of it) is written (str)."""
+        q = self.queries.get(ref)
+        line = q.file_line(sql_line) if q is not None else 0
+        return f"{self.query_file(ref)}:{line}" if line else self.query_file(ref)
 
     def query_file(self, ref: str) -> str:
         """Path of the .sql file a query lives in, relative to the catalog root (str)."""
