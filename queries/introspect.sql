@@ -37,3 +37,22 @@ SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = to_regclass
 SELECT t.oid::int8 AS oid, format_type(t.oid, NULL) AS name
 FROM pg_type t
 WHERE t.oid = ANY(:oids::oid[]);
+
+-- name: row_security(relations)
+-- Row-level security on each named relation for the session's role (seed 004 §3.1; issue:
+-- a role subject to RLS counts and changes only the rows its policies let it see). A role
+-- bypasses RLS as a superuser, with BYPASSRLS, or as the owner (or a member of the owner's role)
+-- of a table that does not FORCE row level security.
+SELECT n.nspname || '.' || c.relname AS relation,
+       c.relrowsecurity AS enabled,
+       c.relforcerowsecurity AS forced,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)::int AS policies,
+       current_user AS role,
+       (r.rolsuper OR r.rolbypassrls
+        OR (pg_has_role(current_user, c.relowner, 'USAGE') AND NOT c.relforcerowsecurity))
+         AS bypassed
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_roles r ON r.rolname = current_user
+WHERE c.oid = ANY (SELECT to_regclass(x) FROM unnest(:relations::text[]) AS x
+                   WHERE to_regclass(x) IS NOT NULL);

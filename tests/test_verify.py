@@ -12,8 +12,9 @@ import pytest
 from psycopg import sql
 
 from opsconsole import catalog
-from opsconsole.catalog import verify
+from opsconsole.catalog import introspect, verify
 from opsconsole.connection import db
+from tests.conftest import DRIFT_READER, as_role
 
 SLOTTED = {"actions.trigger_lock_table", "actions.trigger_enable", "actions.trigger_disable",
            "actions.trigger_enable_replica", "actions.trigger_enable_always",
@@ -81,3 +82,34 @@ def test_verifying_runs_nothing_and_leaves_the_session_usable(
         assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
     with psycopg.connect(fresh_seeded_dsn, autocommit=True) as check:
         assert check.execute(count).fetchone() == before
+
+
+def test_the_catalog_report_names_each_owner_whose_statement_does_not_prepare(
+    seeded_dsn: str, drift_dsn: str
+) -> None:
+    cat = catalog.load()
+    with db.connect(seeded_dsn) as conn:
+        assert verify.verify_catalog(conn, cat).findings == []
+    with db.connect(drift_dsn) as conn:
+        report = verify.verify_catalog(conn, cat)
+    assert not report.runnable("check", "jobs.failed_last_hour")
+    assert report.runnable("check", "moderation.pending_reports")
+    (finding,) = report.problems("table", "jobs.open")
+    assert 'column "last_error" does not exist' in finding.message
+    assert "queries/jobs.sql:" in finding.message
+
+
+def test_row_security_names_the_relations_that_filter_the_role(drift_dsn: str) -> None:
+    cat = catalog.load()
+    relations = ["public.reported_messages", "public.messages", "public.linkups", "j.status"]
+    with db.connect(drift_dsn) as conn:
+        owner = introspect.row_security(conn, cat, relations)
+    with db.connect(as_role(drift_dsn, DRIFT_READER)) as conn:
+        reader = introspect.row_security(conn, cat, relations)
+    assert set(owner) == set(reader) == {"public.reported_messages", "public.messages",
+                                         "public.linkups"}
+    assert not any(r.filters for r in owner.values())  # the owner bypasses RLS
+    assert {r for r, s in reader.items() if s.filters} == {"public.reported_messages",
+                                                          "public.messages"}
+    assert reader["public.reported_messages"].policies == 0
+    assert "opsconsole_drift_reader" in reader["public.messages"].reason()

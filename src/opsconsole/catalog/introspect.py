@@ -7,6 +7,8 @@ is UNKNOWN ("not installed: column public.sms_outbound_jobs.purpose") rather tha
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from opsconsole.catalog import Catalog
@@ -88,3 +90,96 @@ def server_info(conn: Connection, catalog: Catalog) -> ServerInfo:
         in_recovery=bool(row["in_recovery"]),
         read_only=bool(row["read_only"]),
     )
+
+
+# schema.name tokens outside string literals and comments: the relations a statement names.
+# queries/README.md: statements qualify every relation with its schema.
+_QUALIFIED = re.compile(
+    r'(?<![\w."])("?[a-z_][a-z0-9_]*"?)\.("?[a-z_][a-z0-9_$]*"?)(?![\w(])', re.I
+)
+_LITERALS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
+
+
+def relation_names(sql_text: str) -> list[str]:
+    """Candidate ``schema.relation`` names a statement mentions, in order of first mention.
+
+    Aliased column references (``j.status``) match too; callers keep the names that resolve to
+    a relation in the database (:func:`row_security` does).
+
+    >>> relation_names("SELECT j.id FROM public.sms_outbound_jobs j WHERE j.note = 'a.b'")
+    ['j.id', 'public.sms_outbound_jobs', 'j.note']
+    """
+    text = _LITERALS.sub(" ", sql_text)
+    found: list[str] = []
+    for match in _QUALIFIED.finditer(text):
+        schema, relation = (part.strip('"') for part in match.groups())
+        name = f"{schema}.{relation}".lower()
+        if name not in found:
+            found.append(name)
+    return found
+
+
+@dataclass(frozen=True)
+class RowSecurity:
+    """Row-level security on one relation, as the session's role meets it.
+
+    Attributes:
+        relation: ``schema.name`` (str).
+        enabled: ``relrowsecurity`` (bool).
+        forced: ``relforcerowsecurity`` (bool).
+        policies: how many policies the table has (int).
+        role: the session's role, current_user (str).
+        bypassed: the role is not subject to it (superuser, BYPASSRLS, or the owner of a table
+            that does not force it) (bool).
+    """
+
+    relation: str
+    enabled: bool
+    forced: bool
+    policies: int
+    role: str
+    bypassed: bool
+
+    @property
+    def filters(self) -> bool:
+        """Row-level security hides rows from this role (bool)."""
+        return self.enabled and not self.bypassed
+
+    def reason(self) -> str:
+        """One line, e.g. "row-level security on public.messages filters what role ops sees
+        (2 policies)"."""
+        return (f"row-level security on {self.relation} filters what role {self.role} sees "
+                f"({self.policies} policies)")
+
+
+def row_security(
+    conn: Connection, catalog: Catalog, relations: Iterable[str]
+) -> dict[str, RowSecurity]:
+    """Row-level security of each of ``relations`` that exists (others are left out).
+
+    Args:
+        relations: ``schema.name`` candidates (e.g. from :func:`relation_names`).
+
+    Returns:
+        relation -> RowSecurity, for the relations that exist.
+
+    Raises:
+        psycopg.Error: the query failed (e.g. the connection was lost).
+    """
+    names = sorted(set(relations))
+    if not names:
+        return {}
+    rows = conn.execute(
+        catalog.query("introspect.row_security").sql.encode(), {"relations": names}
+    ).fetchall()
+    return {
+        str(r["relation"]): RowSecurity(
+            relation=str(r["relation"]),
+            enabled=bool(r["enabled"]),
+            forced=bool(r["forced"]),
+            policies=int(r["policies"]),
+            role=str(r["role"]),
+            bypassed=bool(r["bypassed"]),
+        )
+        for r in rows
+    }

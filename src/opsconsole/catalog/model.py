@@ -137,12 +137,20 @@ class StatementUse:
         owner: the check id, table id or action name using it (str).
         ref: the named query, ``file.name`` (str).
         role: what the owner uses it for, e.g. "query", "preview", "apply", "undo" (str).
+        slots: identifiers for the statement's ``{0}``, ``{1}`` ... slots, each a dotted name
+            (``public.event_guests``, ``trigger_backfill_deliveries_on_guest_link``), filled
+            with psycopg.sql.Identifier before the server sees it (tuple[str, ...]).
+        values: the literal values the statement filters on or writes, per column
+            (``"public.sms_outbound_jobs.status" -> ("failed", "pending")``), to be checked
+            against what the column can hold (dict[str, tuple[str, ...]]).
     """
 
     kind: Literal["check", "table", "action", "console"]
     owner: str
     ref: str
     role: str = "query"
+    slots: tuple[str, ...] = ()
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import pq, sql
 
 from opsconsole import sanitize
-from opsconsole.catalog.model import Catalog, NamedQuery
+from opsconsole.catalog.model import Catalog, NamedQuery, StatementUse
 from opsconsole.connection.db import Connection
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
@@ -124,6 +124,88 @@ class Verification:
     def ok(self, ref: str) -> bool:
         """Whether ``ref`` prepared (bool)."""
         return ref in self.described
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something that keeps a check, table or action from running as written.
+
+    Attributes:
+        kind: "check" | "table" | "action" | "console" (str).
+        owner: the check id, table id or action name (str).
+        ref: the named query concerned, or "" (str).
+        message: one line: what is wrong, what the database has instead where known, and the
+            file and line (or spec file and key) to edit (str, sanitised).
+    """
+
+    kind: str
+    owner: str
+    ref: str
+    message: str
+
+
+@dataclass
+class CatalogReport:
+    """Every statement the catalog uses, as the connected server judged it.
+
+    Attributes:
+        uses: the statement uses verified (list[StatementUse]).
+        verification: the server's descriptions and failures by ref.
+        findings: every problem found, in catalog order (list[Finding]).
+    """
+
+    uses: list[StatementUse]
+    verification: Verification
+    findings: list[Finding] = field(default_factory=list)
+
+    def problems(self, kind: str, owner: str) -> list[Finding]:
+        """The findings of one check, table or action (list[Finding]; empty: runnable)."""
+        return [f for f in self.findings if f.kind == kind and f.owner == owner]
+
+    def runnable(self, kind: str, owner: str) -> bool:
+        """Whether a check, table or action has no finding (bool)."""
+        return not self.problems(kind, owner)
+
+    def description(self, ref: str) -> Description | None:
+        """The server's description of ``ref``, or None when it did not prepare."""
+        return self.verification.described.get(ref)
+
+
+def identifiers(slots: tuple[str, ...]) -> list[sql.Composable]:
+    """Dotted names as psycopg.sql.Identifier values (``public.t`` -> ``"public"."t"``)."""
+    return [sql.Identifier(*name.split(".")) for name in slots]
+
+
+def verify_catalog(conn: Connection, catalog: Catalog) -> CatalogReport:
+    """Have the server prepare and describe every statement the catalog uses.
+
+    Args:
+        conn: an open session (autocommit; no transaction in progress).
+        catalog: the loaded catalog.
+
+    Returns:
+        CatalogReport: a Finding per use whose statement did not prepare.
+
+    Raises:
+        psycopg.OperationalError: the connection was lost.
+    """
+    uses = catalog.statement_uses()
+    plain = [u.ref for u in uses if not u.slots]
+    verification = describe_all(conn, catalog, plain)
+    for use in uses:
+        if use.slots and use.ref not in verification.failed:
+            try:
+                verification.described[use.ref] = describe(
+                    conn, catalog, use.ref, idents=identifiers(use.slots)
+                )
+            except StatementFailed as exc:
+                verification.failed[use.ref] = exc.failure
+    report = CatalogReport(uses=uses, verification=verification)
+    for use in uses:
+        failure = verification.failed.get(use.ref)
+        if failure is not None:
+            report.findings.append(Finding(use.kind, use.owner, use.ref, failure.line()))
+    return report
 
 
 class StatementFailed(Exception):
