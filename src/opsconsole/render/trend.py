@@ -1,0 +1,67 @@
+"""A check's trend as text: a sparkline of its values and the change over a window.
+
+Used by the console's tiles and check detail and by ``opsconsole check`` (text output); the
+samples come from :class:`opsconsole.checks.history.History`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from opsconsole.checks.engine import human_duration
+from opsconsole.checks.history import Sample
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(samples: Sequence[Sample], width: int = 20) -> str:
+    """The last ``width`` values as block characters, lowest ▁ to highest █ (str; a space for
+    a sample without a value; "" for no samples).
+
+    >>> sparkline([Sample(None, v, None) for v in (0, 5, 10)], 3)  # type: ignore[arg-type]
+    '▁▅█'
+    """
+    values = [s.value for s in samples[-width:]] if width > 0 else []
+    known = [v for v in values if v is not None and math.isfinite(v)]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    span = high - low
+    out = []
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append(" ")
+        elif span == 0:
+            out.append(BLOCKS[0] if high == 0 else BLOCKS[3])
+        else:
+            out.append(BLOCKS[round((v - low) / span * (len(BLOCKS) - 1))])
+    return "".join(out)
+
+
+def change_text(delta: tuple[float, float] | None, unit: str = "") -> str:
+    """``+38 in 15m 0s``, ``-2.50 % in 1h 0m``, ``no change in 5m 0s`` ("" without a delta).
+
+    Args:
+        delta: (change in the check's unit, seconds spanned), from ``History.delta``.
+        unit: the check's unit; "s" renders the change as a duration.
+
+    >>> change_text((38, 900), "jobs")
+    '+38 jobs in 15m 0s'
+    >>> change_text((-7200, 3600), "s")
+    '-2h 0m in 1h 0m'
+    """
+    if delta is None:
+        return ""
+    change, span_s = delta
+    window = human_duration(span_s)
+    if change == 0:
+        return f"no change in {window}"
+    sign = "+" if change > 0 else "-"
+    size = abs(change)
+    if unit == "s":
+        amount = human_duration(size)
+    else:
+        number = f"{int(size)}" if float(size).is_integer() else f"{size:.2f}"
+        amount = f"{number} {unit}".strip()
+    return f"{sign}{amount} in {window}"
