@@ -4,6 +4,9 @@ The child gets the pty as its controlling terminal, stdin, stdout and stderr, a 
 with TIOCSWINSZ and ``TERM=xterm-256color``. A reader thread drains the master side without pause
 (a full pty buffer would stall the child), keeps a timestamped log of every read, and keeps the
 text with escape sequences removed, so "is this on screen yet?" is a regex search.
+
+``idle_output`` is the idle-output method of the benchmark (the same for every program): every
+byte written during a window, per run and per 1-s bin.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import termios
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 # CSI (incl. private modes), OSC (BEL or ST terminated), DCS/APC/PM/SOS strings, charset
 # designations and two-byte escapes.
@@ -167,6 +171,26 @@ class PtyProcess:
         """The reads whose timestamps fall in [t0, t1) (perf_counter times)."""
         with self._cond:
             return [(t, n) for t, n in self.log if t0 <= t < t1]
+
+    def idle_output(self, seconds: float) -> dict[str, Any]:
+        """Wait ``seconds`` and count every byte the child writes meanwhile.
+
+        Returns:
+            ``idle_window_s``, ``idle_bytes``, ``idle_bytes_per_s`` and
+            ``idle_per_second_bins`` (bytes in each whole second of the window).
+        """
+        w0 = time.perf_counter()
+        time.sleep(seconds)
+        w1 = time.perf_counter()
+        reads = self.bytes_between(w0, w1)
+        total = sum(n for _, n in reads)
+        bins = [0] * int(seconds)
+        for t, n in reads:
+            k = int(t - w0)
+            if 0 <= k < len(bins):
+                bins[k] += n
+        return {"idle_window_s": w1 - w0, "idle_bytes": total,
+                "idle_bytes_per_s": total / (w1 - w0), "idle_per_second_bins": bins}
 
     def status(self) -> dict[str, int]:
         """VmHWM and VmRSS of the child, in kB (from /proc/PID/status)."""
