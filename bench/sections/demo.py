@@ -52,7 +52,9 @@ def _stop_stray_postmasters(root: Path) -> list[int]:
 
 def _fresh_tmpdir(prefix: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(tmp, 0o777)  # the embedded server runs as its own system user
+    # The embedded server runs as its own system user, so others must write here; sticky like
+    # /tmp, or platformdirs (>= 4.14) refuses the runtime directory it makes below it.
+    os.chmod(tmp, 0o1777)
     return tmp
 
 
