@@ -71,11 +71,18 @@ def meta_line(results: dict[str, Any], name: str) -> str:
     load = sec["load_before"]
     dirty = sec["git"].get("dirty_files") or []
     dirty_text = f", uncommitted product changes in {', '.join(dirty)}" if dirty else ""
+    during = sec.get("load_during")
+    during_text = ""
+    if during and during.get("samples"):
+        ld, busy = during["load1"], during["cpu_busy_pct"]
+        during_text = (f"; during it 1-min load median {fmt(ld['median'], '', 2)} (max "
+                       f"{fmt(ld['max'], '', 2)}), CPU busy median {fmt(busy['median'], '%', 0)}"
+                       f" (max {fmt(busy['max'], '%', 0)}) of {during.get('cores')} cores")
     quick = " **--quick: development repetitions, not a measurement**;" if sec.get("quick") \
         else ""
     return (f"_Measured {sec['measured_at']} on commit {sec['git']['rev']}{dirty_text};{quick} "
             f"1-min load {load['load_at_start']:.2f} at start (waited {load['waited_s']} s), "
-            f"{sec['load_after']:.2f} at the end; took {sec['elapsed_s']} s; "
+            f"{sec['load_after']:.2f} at the end{during_text}; took {sec['elapsed_s']} s; "
             f"`{sec['command']}`._\n")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import report
 from databases import Server, build
 from harness import HERE, Context, Option, log, now_iso
-from machine import git_state, machine, wait_for_load
+from machine import LoadSampler, git_state, machine, wait_for_load
 from sections import MEASURE_ORDER, MODULES, REPORT_ORDER
 
 GENERAL = (
@@ -108,17 +108,18 @@ def write(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def measure(ctx: Context, name: str, command: str) -> dict[str, Any]:
-    """One section, with the load before and after it."""
+    """One section, with the load before, during and after it."""
     args = ctx.args
     load = wait_for_load(args.wait_load, args.wait_max)
     log(f"section {name} (load {load['load_at_start']:.2f})")
     t0 = time.monotonic()
-    data = MODULES[name].run(ctx)
+    with LoadSampler() as sampler:
+        data = MODULES[name].run(ctx)
     log(f"section {name} done in {time.monotonic() - t0:.0f} s")
     return {
         "measured_at": now_iso(), "command": command, "git": git_state(),
         "quick": args.quick, "options": section_options(name, args),
-        "load_before": load, "load_after": os.getloadavg()[0],
+        "load_before": load, "load_during": sampler.result(), "load_after": os.getloadavg()[0],
         "elapsed_s": round(time.monotonic() - t0), "data": data,
     }
 
