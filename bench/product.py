@@ -20,9 +20,11 @@ What is used:
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import time
 import uuid
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +71,10 @@ def argv_tui(dsn: str) -> list[str]:
     return [OPS, "--dsn", dsn]
 
 
-def argv_check(dsn: str) -> list[str]:
+def argv_check(dsn: str, jobs: int | None = None) -> list[str]:
     """One headless refresh as cron runs it."""
-    return [OPS, "check", "--dsn", dsn, "--format", "json"]
+    extra = ["--jobs", str(jobs)] if jobs is not None else []
+    return [OPS, "check", "--dsn", dsn, "--format", "json", *extra]
 
 
 def argv_demo(scale: int) -> list[str]:
@@ -95,6 +98,13 @@ def argv_backfill_all(dsn: str, rows: int) -> list[str]:
 def env_audit_file(path: Path) -> dict[str, str]:
     """Environment that sends the action's local audit file to ``path``."""
     return {"OPSCONSOLE_AUDIT_FILE": str(path)}
+
+
+@cache
+def check_jobs_supported() -> bool:
+    """Whether ``opsconsole check`` takes ``--jobs N`` (issue 13: checks on a small pool)."""
+    proc = subprocess.run([OPS, "check", "--help"], capture_output=True, text=True, check=False)
+    return "--jobs" in proc.stdout
 
 
 def default_batch_size() -> int:

@@ -1,14 +1,15 @@
 """Render bench/results.json as bench/RESULTS.md.
 
 This is the frame: the machine, the commands, the databases, the headline table of figures (one
-row per figure, met or not against its target), then each section's details. What a section
-reports, and against which target, is written next to how it measures, in
-``sections/<name>.py`` (``figures`` and ``details``).
+row per figure, met or not against its target, and for each miss where DIAGNOSIS.md explains
+it), then each section's details. What a section reports, and against which target, is written
+next to how it measures, in ``sections/<name>.py`` (``figures`` and ``details``).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -37,17 +38,36 @@ def cell(s: dict[str, Any] | None, unit: str = "", digits: int = 1) -> str:
     return f"{fmt(s['median'], unit, digits)} ({spread(s, '', digits)})" if s else "-"
 
 
-class Figures:
-    """The headline table: one row per figure."""
+def _diagnosis_headings(notes: str | None) -> list[str]:
+    return [m.group(1).strip() for m in re.finditer(r"^#{2,4} +(.+)$", notes or "", re.M)]
 
-    def __init__(self) -> None:
+
+class Figures:
+    """The headline table: one row per figure.
+
+    Args:
+        notes: DIAGNOSIS.md as copied into the results; a figure that misses its target points
+            to its heading there (the heading that starts with the figure's number), or says
+            that it is not diagnosed yet.
+    """
+
+    def __init__(self, notes: str | None = None) -> None:
         self.rows: list[str] = []
+        self.headings = _diagnosis_headings(notes)
+
+    def _pointer(self, no: str) -> str:
+        for h in self.headings:
+            if h.startswith(f"{no}.") or h.startswith(f"{no} "):
+                return f"→ DIAGNOSIS.md “{h[:60]}{'…' if len(h) > 60 else ''}”"
+        return "→ DIAGNOSIS.md: not diagnosed yet"
 
     def add(self, no: str, label: str, s: dict[str, Any] | None, unit: str, target: str,  # noqa: PLR0917
             met: bool | None, digits: int = 1, note: str = "") -> None:
         if not s or s.get("n", 0) == 0:
             self.rows.append(f"| {no} | {label} | not measured | | | {target} | - | {note} |")
             return
+        if met is False:
+            note = f"{note}; {self._pointer(no)}" if note else self._pointer(no)
         self.rows.append(
             f"| {no} | {label} | {fmt(s['median'], unit, digits)} | {spread(s, '', digits)} "
             f"| {s['n']} | {target} | {met_text(met)} | {note} |")
@@ -130,7 +150,7 @@ def render(results: dict[str, Any], sections: list[Any]) -> str:
         w(f"- **{key}** `{d['name']}` scale {d['scale']} ({d.get('size')}; {built}): {counts}")
     w("")
 
-    figs = Figures()
+    figs = Figures(results.get("notes"))
     present = [(s, section_data(results, s.NAME)) for s in sections]
     for mod, data in present:
         mod.figures(results, data, figs)
