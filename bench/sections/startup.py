@@ -31,7 +31,7 @@ from stats import fmt, spread, summary
 
 NAME = "startup"
 OPTIONS = (
-    Option("--version-runs", 20, 3, "`--version` spawns"),
+    Option("--version-runs", 20, 3, "`--version` spawns (also the anchors' --version)"),
     Option("--startup-runs", 10, 2, "TUI first-data runs per database"),
     Option("--headless-runs", 5, 1, "headless TUI start-up runs per database"),
 )

@@ -2,14 +2,16 @@
 
 6. The TUI in a pty at 80x24 (``TERM=xterm-256color``); after the first data and ``--settle-s``
    to settle, every byte it writes for ``--idle-s`` while no row changes (auto-refresh keeps
-   running; the header's data age ticks) — per run and per 1-s bin (``PtyProcess.idle_output``).
+   running; the header's data age ticks) — per run and per 1-s bin (``PtyProcess.idle_output``,
+   the same method the anchors section applies to pg_activity).
 7. The same process: keys ``1``…``9`` (``--screen-s`` each) then ``1``; ``VmHWM`` from
    ``/proc/PID/status``.
 
 ``--long-runs`` runs per database, large and small alternating.
 
-Targets: idle output ≤ 250 B/s on both databases while the data does not change (issue 13);
-VmHWM ≤ 200 MB on the large database.
+Targets: idle output ≤ 250 B/s on both databases while the data does not change (issue 13; the
+comparison with pg_activity while values change is in the anchors section); VmHWM ≤ 200 MB on
+the large database.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from stats import summary
 NAME = "tui"
 OPTIONS = (
     Option("--long-runs", 3, 1, "TUI idle/memory runs per database"),
-    Option("--idle-s", 30.0, 10.0, "idle-output window (s)"),
-    Option("--settle-s", 10.0, 3.0, "settling time after the first data (s)"),
+    Option("--idle-s", 30.0, 10.0, "idle-output window (s; also the anchors')"),
+    Option("--settle-s", 10.0, 3.0, "settling time after the first data (s; also the anchors')"),
     Option("--screen-s", 4.0, 1.0, "time on each screen for the memory figure (s)"),
 )
 IDLE_TARGET_B_S = 250
