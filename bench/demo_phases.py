@@ -1,4 +1,4 @@
-"""`opsconsole demo`'s path to a seeded database, phase by phase (run by bench/run.py).
+"""`opsconsole demo`'s path to a seeded database, phase by phase (run by sections/demo.py).
 
     python bench/demo_phases.py [SCALE]
 
@@ -16,19 +16,18 @@ T0 = time.perf_counter()
 import json  # noqa: E402
 import sys  # noqa: E402
 
+import product  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from opsconsole.cli.commands import DEMO_DB  # noqa: E402
-from opsconsole.demo import server, setup  # noqa: E402
-
+DEMO_DB = product.demo_db_name()
 T_IMPORT = time.perf_counter()
 
 
 def main(scale: int) -> dict[str, float]:
     t = {"import_s": T_IMPORT - T0}
     t0 = time.perf_counter()
-    emb = server.start(None)  # initdb in a fresh temporary directory, then start
+    emb = product.embedded_start(None)  # initdb in a fresh temporary directory, then start
     t["server_start_s"] = time.perf_counter() - t0
     try:
         t0 = time.perf_counter()
@@ -37,10 +36,10 @@ def main(scale: int) -> dict[str, float]:
         dsn = emb.dsn_for(DEMO_DB)
         t["create_database_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        setup.init_schema(dsn)
+        product.demo_init_schema(dsn)
         t["init_schema_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        setup.seed(dsn, scale=scale, seed_value=42)
+        product.demo_seed(dsn, scale, 42)
         t["seed_s"] = time.perf_counter() - t0
     finally:
         t0 = time.perf_counter()

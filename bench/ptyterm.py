@@ -4,6 +4,15 @@ The child gets the pty as its controlling terminal, stdin, stdout and stderr, a 
 with TIOCSWINSZ and ``TERM=xterm-256color``. A reader thread drains the master side without pause
 (a full pty buffer would stall the child), keeps a timestamped log of every read, and keeps the
 text with escape sequences removed, so "is this on screen yet?" is a regex search.
+
+Like a terminal, it answers a cursor-position request (``CSI 6n``) with a cursor-position report
+(always row 1, column 1: no screen is emulated). Some terminal libraries probe the terminal at
+start-up and take the report as the end of the answers (blessed, under pg_activity, waits 5 s per
+probe without it); Textual sends no such request, so the console's figures do not depend on it.
+Nothing else is answered, as by a terminal without XTGETTCAP or XTVERSION.
+
+``idle_output`` is the idle-output method of the benchmark (the same for every program): every
+byte written during a window, per run and per 1-s bin.
 """
 
 from __future__ import annotations
@@ -21,6 +30,10 @@ import termios
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
+
+CPR_REQUEST = b"\x1b[6n"
+CPR_REPORT = b"\x1b[1;1R"
 
 # CSI (incl. private modes), OSC (BEL or ST terminated), DCS/APC/PM/SOS strings, charset
 # designations and two-byte escapes.
@@ -45,6 +58,7 @@ class PtyProcess:
         argv: the command.
         cols, rows: the window size.
         env: extra environment variables.
+        answer_cpr: answer cursor-position requests as a terminal does.
     """
 
     def __init__(
@@ -55,6 +69,7 @@ class PtyProcess:
         rows: int = 24,
         env: dict[str, str] | None = None,
         cwd: str | None = None,
+        answer_cpr: bool = True,
     ) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -74,6 +89,9 @@ class PtyProcess:
         self._pending = ""  # undecoded escape prefix kept for the next read
         self._cond = threading.Condition()
         self._closed = False
+        self.answer_cpr = answer_cpr
+        self.cpr_answered = 0
+        self._raw_tail = b""  # the last bytes, for a request split over two reads
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             list(argv),
@@ -118,6 +136,13 @@ class PtyProcess:
         if not data:
             return False
         now = time.perf_counter()
+        if self.answer_cpr:
+            window = self._raw_tail + data  # the tail is too short to hold a whole request
+            for _ in range(window.count(CPR_REQUEST)):
+                with contextlib.suppress(OSError):
+                    os.write(self.master, CPR_REPORT)
+                self.cpr_answered += 1
+            self._raw_tail = window[-(len(CPR_REQUEST) - 1):]
         text = self._pending + self._decoder.decode(data)
         # keep an unfinished escape sequence at the end for the next read
         cut = text.rfind("\x1b")
@@ -167,6 +192,26 @@ class PtyProcess:
         """The reads whose timestamps fall in [t0, t1) (perf_counter times)."""
         with self._cond:
             return [(t, n) for t, n in self.log if t0 <= t < t1]
+
+    def idle_output(self, seconds: float) -> dict[str, Any]:
+        """Wait ``seconds`` and count every byte the child writes meanwhile.
+
+        Returns:
+            ``idle_window_s``, ``idle_bytes``, ``idle_bytes_per_s`` and
+            ``idle_per_second_bins`` (bytes in each whole second of the window).
+        """
+        w0 = time.perf_counter()
+        time.sleep(seconds)
+        w1 = time.perf_counter()
+        reads = self.bytes_between(w0, w1)
+        total = sum(n for _, n in reads)
+        bins = [0] * int(seconds)
+        for t, n in reads:
+            k = int(t - w0)
+            if 0 <= k < len(bins):
+                bins[k] += n
+        return {"idle_window_s": w1 - w0, "idle_bytes": total,
+                "idle_bytes_per_s": total / (w1 - w0), "idle_per_second_bins": bins}
 
     def status(self) -> dict[str, int]:
         """VmHWM and VmRSS of the child, in kB (from /proc/PID/status)."""

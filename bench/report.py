@@ -1,8 +1,16 @@
-"""Render bench/results.json as bench/RESULTS.md."""
+"""Render bench/results.json as bench/RESULTS.md.
+
+This is the frame: the machine, the commands, the databases, the headline table of figures (one
+row per figure, met or not against its target, and for each miss where DIAGNOSIS.md explains
+it), then each section's details. What a section reports, and against which target, is written
+next to how it measures, in ``sections/<name>.py`` (``figures`` and ``details``).
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 from stats import fmt, spread
@@ -10,30 +18,59 @@ from stats import fmt, spread
 KB = 1024
 
 
-def _met(ok: bool | None) -> str:
+def met_text(ok: bool | None) -> str:
     return "-" if ok is None else ("**met**" if ok else "**NOT met**")
 
 
-def _ok(value: float | None, limit: float, *, below: bool = True) -> bool | None:
+def ok(value: float | None, limit: float, *, below: bool = True) -> bool | None:
+    """Whether ``value`` is within ``limit`` (None when not measured)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value <= limit if below else value >= limit
 
 
-class Figures:
-    """The headline table: one row per figure."""
+def median(s: dict[str, Any] | None) -> float | None:
+    return s.get("median") if s else None
 
-    def __init__(self) -> None:
+
+def cell(s: dict[str, Any] | None, unit: str = "", digits: int = 1) -> str:
+    """``median (spread)`` of a summary, or "-"."""
+    return f"{fmt(s['median'], unit, digits)} ({spread(s, '', digits)})" if s else "-"
+
+
+def _diagnosis_headings(notes: str | None) -> list[str]:
+    return [m.group(1).strip() for m in re.finditer(r"^#{2,4} +(.+)$", notes or "", re.M)]
+
+
+class Figures:
+    """The headline table: one row per figure.
+
+    Args:
+        notes: DIAGNOSIS.md as copied into the results; a figure that misses its target points
+            to its heading there (the heading that starts with the figure's number), or says
+            that it is not diagnosed yet.
+    """
+
+    def __init__(self, notes: str | None = None) -> None:
         self.rows: list[str] = []
+        self.headings = _diagnosis_headings(notes)
+
+    def _pointer(self, no: str) -> str:
+        for h in self.headings:
+            if h.startswith(f"{no}.") or h.startswith(f"{no} "):
+                return f"→ DIAGNOSIS.md “{h[:60]}{'…' if len(h) > 60 else ''}”"
+        return "→ DIAGNOSIS.md: not diagnosed yet"
 
     def add(self, no: str, label: str, s: dict[str, Any] | None, unit: str, target: str,  # noqa: PLR0917
             met: bool | None, digits: int = 1, note: str = "") -> None:
         if not s or s.get("n", 0) == 0:
             self.rows.append(f"| {no} | {label} | not measured | | | {target} | - | {note} |")
             return
+        if met is False:
+            note = f"{note}; {self._pointer(no)}" if note else self._pointer(no)
         self.rows.append(
             f"| {no} | {label} | {fmt(s['median'], unit, digits)} | {spread(s, '', digits)} "
-            f"| {s['n']} | {target} | {_met(met)} | {note} |")
+            f"| {s['n']} | {target} | {met_text(met)} | {note} |")
 
     def text(self) -> str:
         head = ("| # | figure | median | spread | n | target | met? | note |\n"
@@ -41,30 +78,48 @@ class Figures:
         return head + "\n".join(self.rows) + "\n"
 
 
-def _section(results: dict[str, Any], name: str) -> dict[str, Any] | None:
+def section_data(results: dict[str, Any], name: str) -> dict[str, Any] | None:
     sec = results.get("sections", {}).get(name)
     return sec["data"] if sec else None
 
 
-def _meta_line(results: dict[str, Any], name: str) -> str:
+def meta_line(results: dict[str, Any], name: str) -> str:
+    """When, on which commit, at which load and by which command a section was measured."""
     sec = results.get("sections", {}).get(name)
     if not sec:
         return "_not measured_\n"
     load = sec["load_before"]
     dirty = sec["git"].get("dirty_files") or []
     dirty_text = f", uncommitted product changes in {', '.join(dirty)}" if dirty else ""
-    return (f"_Measured {sec['measured_at']} on commit {sec['git']['rev']}{dirty_text}; "
+    during = sec.get("load_during")
+    during_text = ""
+    if during and during.get("samples"):
+        ld, busy = during["load1"], during["cpu_busy_pct"]
+        during_text = (f"; during it 1-min load median {fmt(ld['median'], '', 2)} (max "
+                       f"{fmt(ld['max'], '', 2)}), CPU busy median {fmt(busy['median'], '%', 0)}"
+                       f" (max {fmt(busy['max'], '%', 0)}) of {during.get('cores')} cores")
+    quick = " **--quick: development repetitions, not a measurement**;" if sec.get("quick") \
+        else ""
+    return (f"_Measured {sec['measured_at']} on commit {sec['git']['rev']}{dirty_text};{quick} "
             f"1-min load {load['load_at_start']:.2f} at start (waited {load['waited_s']} s), "
-            f"{sec['load_after']:.2f} at the end; took {sec['elapsed_s']} s; "
+            f"{sec['load_after']:.2f} at the end{during_text}; took {sec['elapsed_s']} s; "
             f"`{sec['command']}`._\n")
 
 
-def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one report
+Writer = Callable[[str], None]
+
+
+def render(results: dict[str, Any], sections: list[Any]) -> str:
+    """RESULTS.md for ``results``; ``sections`` are the section modules in report order."""
     m = results.get("machine", {})
     b = results.get("build", {})
     out: list[str] = []
     w = out.append
     w("# opsconsole benchmark results\n")
+    quick = sorted(n for n, s in results.get("sections", {}).items() if s.get("quick"))
+    if quick:
+        w(f"> **Quick development run** (`--quick`) for {', '.join(quick)}: few repetitions, "
+          "for checking the harness — these figures are not measurements.\n")
     w("Generated by `bench/run.py` (see bench/README.md for the method). Every figure is the "
       "median over repeated runs with its spread (p10–p90 and min–max when n ≥ 5, else "
       "min–max). Ratios are computed per run from measurements taken side by side in the same "
@@ -95,329 +150,18 @@ def render(results: dict[str, Any]) -> str:  # noqa: PLR0912, PLR0915 - one repo
         w(f"- **{key}** `{d['name']}` scale {d['scale']} ({d.get('size')}; {built}): {counts}")
     w("")
 
-    figs = Figures()
-    # 1 + 2 -------------------------------------------------------------------------------
-    ref = _section(results, "refresh")
-    if ref:
-        lg, sm = ref["db"].get("large", {}), ref["db"].get("small", {})
-        figs.add("1", "full refresh, large (connect + introspect + run_all)", lg.get("wall_ms"),
-                 "ms", "≤ 250 ms", _ok(lg.get("wall_ms", {}).get("median"), 250))
-        figs.add("1", "full refresh, small", sm.get("wall_ms"), "ms", "(reference)", None)
-        figs.add("1", "large / small (per interleaved pair)", ref.get("large_over_small"), "",
-                 "≤ 2", _ok(ref.get("large_over_small", {}).get("median"), 2), 2)
-        for key in ("large", "small"):
-            d = ref["db"].get(key)
-            if not d:
-                continue
-            if d.get("runs_with_failed_checks"):
-                figs.add("2", f"console overhead, {key}: (refresh wall − failed checks) / "
-                         "Σ Execution of the checks that ran", d["ratio_exec_ok"], "", "≤ 1.3",
-                         _ok(d["ratio_exec_ok"]["median"], 1.3), 2,
-                         f"{', '.join(d['failed_checks'])} timed out in "
-                         f"{d['runs_with_failed_checks']} runs; raw ratio "
-                         f"{fmt(d['ratio_exec']['median'], '', 2)}")
-            else:
-                figs.add("2", f"console overhead, {key}, headless (new session per refresh): "
-                         "refresh wall / Σ Execution Time", d["ratio_exec"], "", "≤ 1.3",
-                         _ok(d["ratio_exec"]["median"], 1.3), 2)
-        kept_all = ref.get("kept") or {}
-        if kept_all.get("large", {}).get("periodic_ms"):
-            figs.add("1", "the console's periodic refresh, large (whole-table checks reused "
-                     "while fresh, as every 5 s in the TUI)", kept_all["large"]["periodic_ms"],
-                     "ms", "(reference)", None, 1,
-                     f"{kept_all['large']['periodic_checks_run']['median']:.0f} checks run")
-            figs.add("1", "the console's periodic refresh, large / small",
-                     kept_all.get("periodic_large_over_small"), "", "(reference)", None, 2)
-        for key in ("large", "small"):
-            k = (ref.get("kept") or {}).get(key)
-            if k:
-                figs.add("2", f"console overhead, {key}, the console's kept session: run_all "
-                         "wall / Σ Execution Time", k["ratio_exec"], "", "≤ 1.3",
-                         _ok(k["ratio_exec"]["median"], 1.3), 2)
-    else:
-        figs.add("1", "full refresh", None, "", "≤ 250 ms, ratio ≤ 2", None)
-    # 3 -----------------------------------------------------------------------------------
-    rb = _section(results, "runbooks")
-    if rb and "large" in rb["db"]:
-        for it in rb["db"]["large"].values():
-            figs.add("3", f"runbook/console time, large: {it['check']}",
-                     it["ratio_hand_over_console"], "", "same values; ratio reported",
-                     None, 2, "same values" if it["same"] else "VALUES DIFFER")
-    # 4 -----------------------------------------------------------------------------------
-    st = _section(results, "startup")
-    if st:
-        figs.add("4", "`opsconsole --version`", st["version_s"], "s", "≤ 0.2 s",
-                 _ok(st["version_s"]["median"], 0.2), 3)
-        for key in ("large", "small"):
-            d = st["tui_first_data_s"].get(key)
-            if d:
-                figs.add("4", f"TUI process start → first check statuses drawn, {key}", d, "s",
-                         "≤ 1.5 s", _ok(d.get("median"), 1.5), 2,
-                         f"{d['timeouts']} timeouts" if d.get("timeouts") else "")
-    dm = _section(results, "demo")
-    if dm:
-        figs.add("4", "`opsconsole demo` (scale 1, fresh data dir) → first data",
-                 dm["first_data_s"], "s", "≤ 5 s", _ok(dm["first_data_s"].get("median"), 5), 1)
-    # 5 -----------------------------------------------------------------------------------
-    bf = _section(results, "backfill")
-    if bf:
-        figs.add("5", f"backfill-all throughput / single UPDATE's (batch size "
-                 f"{bf['default_batch_size']}, whole command)", bf["throughput_ratio"], "",
-                 "≥ 0.5", _ok(bf["throughput_ratio"]["median"], 0.5, below=False), 3)
-        figs.add("5", "longest backfill transaction / single UPDATE's duration",
-                 bf["longest_txn_over_single"], "", "≤ 0.05 (1/20)",
-                 _ok(bf["longest_txn_over_single"]["median"], 0.05), 4)
-    # 6 + 7 -------------------------------------------------------------------------------
-    tu = _section(results, "tui")
-    if tu:
-        for key in ("large", "small"):
-            d = tu["db"].get(key)
-            if d:
-                figs.add("6", f"idle output at 80x24, {key} (bytes/s over {tu['idle_s']:.0f} s)",
-                         d["idle_bytes_per_s"], "B/s", "≤ 2 KB/s",
-                         _ok(d["idle_bytes_per_s"]["median"], 2 * KB), 0)
-        for key in ("large", "small"):
-            d = tu["db"].get(key)
-            if d:
-                figs.add("7", f"TUI peak RSS (VmHWM) after visiting screens 1–9, {key}",
-                         d["vmhwm_mb"], "MB", "≤ 200 MB" if key == "large" else "(reference)",
-                         _ok(d["vmhwm_mb"]["median"], 200) if key == "large" else None, 0)
-    sc = _section(results, "scale")
+    figs = Figures(results.get("notes"))
+    present = [(s, section_data(results, s.NAME)) for s in sections]
+    for mod, data in present:
+        mod.figures(results, data, figs)
     w("## Figures\n")
     w(figs.text())
-    if sc and "large" in sc["db"]:
-        offenders = sc["db"]["large"]["offenders"]
-        w(f"Scale inspection on the large database: {len(offenders)} statement(s) run a "
-          f"sequential scan over a table of more than 100 k rows"
-          + (": " + "; ".join(f"`{o['id']}` → " + ", ".join(
-              f"{s['relation']} ({s['reltuples']:,} rows, {s['loops']} loop(s))"
-              for s in o["seq_scans"]) for o in offenders) if offenders else "")
-          + ".\n")
-
-    # details -----------------------------------------------------------------------------
-    if ref:
-        w("## 1–2. Full refresh and console overhead\n")
-        w(_meta_line(results, "refresh"))
-        w(f"{ref['runs']} refreshes per database after {ref['warmup']} warm-up rounds, small and "
-          "large interleaved (ABBA). A refresh is what `opsconsole check` does: `db.connect` "
-          "(read-only, statement_timeout 5 s), `introspect.inspect`, `checks.run_all`, close; "
-          "the catalog is loaded once, outside the timing. Right after each refresh the same "
-          "check queries run under `EXPLAIN (ANALYZE, TIMING OFF, SUMMARY)` with the same "
-          "parameters; overhead = refresh wall / Σ Execution Time of that pass.\n")
-        w("| | small | large |\n| --- | --- | --- |")
-        rows = [
-            ("refresh wall", "wall_ms", "ms", 1),
-            ("  connect", "connect_ms", "ms", 1),
-            ("  introspect (3 catalog queries)", "introspect_ms", "ms", 1),
-            ("  run_all (on the new session)", "run_all_ms", "ms", 1),
-            ("Σ Execution Time of the check queries", "exec_ms", "ms", 1),
-            ("Σ Planning Time of the check queries", "plan_ms", "ms", 1),
-            ("  of which JIT compilation (the console sets jit=off)", "jit_ms", "ms", 1),
-            ("Σ Execution Time of the introspection queries", "introspect_exec_ms", "ms", 1),
-            ("wall / Σ Execution (target ≤ 1.3)", "ratio_exec", "", 2),
-            ("wall / Σ (Planning + Execution)", "ratio_exec_plan", "", 2),
-            ("wall / Σ Execution incl. introspection", "ratio_incl_introspect", "", 2),
-            ("run_all / Σ Execution (new session)", "ratio_run_all_exec", "", 2),
-            ("(wall − failed checks) / Σ Execution of checks that ran", "ratio_exec_ok", "", 2),
-        ]
-        for label, key, unit, dg in rows:
-            cells = []
-            for n in ("small", "large"):
-                s = ref["db"].get(n, {}).get(key)
-                cells.append(f"{fmt(s['median'], unit, dg)} ({spread(s, '', dg)})" if s else "-")
-            w(f"| {label} | {cells[0]} | {cells[1]} |")
-        kept = ref.get("kept") or {}
-        for label, key, unit, dg in [
-            ("kept session (the console): run_all of every check", "run_all_ms", "ms", 1),
-            ("kept session: Σ Execution Time, same session", "exec_ms", "ms", 1),
-            ("kept session: run_all / Σ Execution (target ≤ 1.3)", "ratio_exec", "", 2),
-            ("kept session: periodic refresh (checks with cadence_s reused while fresh)",
-             "periodic_ms", "ms", 1),
-        ]:
-            cells = []
-            for n in ("small", "large"):
-                s = (kept.get(n) or {}).get(key)
-                cells.append(f"{fmt(s['median'], unit, dg)} ({spread(s, '', dg)})" if s else "-")
-            w(f"| {label} | {cells[0]} | {cells[1]} |")
-        cp = ref.get("check_process_ms", {})
-        if cp:
-            cells = [f"{fmt(cp[n]['median'], 'ms')} ({spread(cp[n])})" if n in cp else "-"
-                     for n in ("small", "large")]
-            w(f"| whole `opsconsole check --format json` process (imports included) | {cells[0]} "
-              f"| {cells[1]} |")
-        w("")
-        lg = ref["db"].get("large")
-        if lg:
-            w("Per check on the large database (median over the runs; sorted by refresh time):\n")
-            w("| check | status | in refresh | server Execution | of which JIT | server Planning "
-              "| summary |")
-            w("| --- | --- | --- | --- | --- | --- | --- |")
-            items = sorted(lg["per_check"].items(), key=lambda kv: -kv[1]["ms"]["median"])
-            for cid, d in items:
-                err = f" ERROR: {d['error']}" if d.get("error") else ""
-                summ = (d.get("summary") or "").replace("|", "/")[:90]
-                w(f"| `{cid}` | {d['status']} | {fmt(d['ms']['median'], 'ms', 1)} | "
-                  f"{fmt(d['exec_ms']['median'], 'ms', 2)} | "
-                  f"{fmt(d.get('jit_ms', {}).get('median'), 'ms', 1)} | "
-                  f"{fmt(d['plan_ms']['median'], 'ms', 2)}"
-                  f" | {summ}{err} |")
-            w("")
-    if rb:
-        w("## 3. The runbooks by hand vs the console\n")
-        w(_meta_line(results, "runbooks"))
-        w(f"Each seed's literal query on an open connection (as in psql) against the console's "
-          f"check (`checks.run_check` on an open monitoring session), {rb['reps']} interleaved "
-          f"repetitions after one warm-up pair. Ratio = hand time / console time per pair.\n")
-        for name, items in rb["db"].items():
-            w(f"**{name}**\n")
-            w("| runbook | console check | by hand | console | hand / console | same values? |")
-            w("| --- | --- | --- | --- | --- | --- |")
-            for it in items.values():
-                w(f"| {it['title']} | `{it['check']}` | {fmt(it['hand_ms']['median'], 'ms', 2)} "
-                  f"({spread(it['hand_ms'], '', 2)}) | {fmt(it['console_ms']['median'], 'ms', 2)}"
-                  f" ({spread(it['console_ms'], '', 2)}) | "
-                  f"{fmt(it['ratio_hand_over_console']['median'], '', 2)} | "
-                  f"{'yes' if it['same'] else 'NO'}: {it['note']} |")
-            w("")
-        lg = rb["db"].get("large", {})
-        if lg:
-            w("Literal queries:\n")
-            for it in lg.values():
-                w(f"- {it['title']}: " + "; ".join(f"`{s}`" for s in it["sql"]))
-            w("")
-    if st:
-        w("## 4. Start-up\n")
-        w(_meta_line(results, "startup"))
-        v = st["version_s"]
-        w(f"- `opsconsole --version`: {fmt(v['median'] * 1000, 'ms')} median over {v['n']} runs "
-          f"({spread({k: (x * 1000 if isinstance(x, float) else x) for k, x in v.items()}, 'ms')})"
-          ", process spawn to exit, timed by the harness.")
-        hf = st.get("version_hyperfine_s")
-        if hf:
-            w(f"- hyperfine -N (cross-check): median {fmt(hf['median'] * 1000, 'ms')}, mean "
-              f"{fmt(hf['mean'] * 1000, 'ms')} ± {fmt(hf['stddev'] * 1000, 'ms')}, min–max "
-              f"{fmt(hf['min'] * 1000, 'ms')}–{fmt(hf['max'] * 1000, 'ms')} ({hf['n']} runs).")
-        for key, label in (("version_imports", "`import opsconsole.cli`"),
-                           ("tui_imports", "`import opsconsole.tui.app`")):
-            imp = st.get(key) or []
-            if imp:
-                w(f"- {label} (python -X importtime, one run): {fmt(imp[0]['cum_ms'], 'ms')}; "
-                  "heaviest: " + ", ".join(f"{r['module']} {fmt(r['cum_ms'], 'ms')}"
-                                           for r in imp[1:6]))
-        for key in ("small", "large"):
-            d = st["tui_first_data_s"].get(key)
-            if d and d.get("n"):
-                w(f"- TUI on {key}: process start → first check statuses on screen (pty 80x24): "
-                  f"{fmt(d['median'], 's', 2)} ({spread(d, 's', 2)}); quitting with `q` took "
-                  f"{fmt(d['quit_s']['median'], 's', 2)}.")
-        for key, d in (st.get("tui_headless") or {}).items():
-            parts = [("import_s", "imports"), ("catalog_s", "catalog load"),
-                     ("construct_to_mounted_s", "construct → mounted"),
-                     ("construct_to_first_data_s", "construct → first ChecksRefreshed applied"),
-                     ("script_start_to_first_data_s", "script start → first data")]
-            w(f"- Headless (`bench/tui_headless.py`, `run_test` 80x24) on {key}: " + "; ".join(
-                f"{label} {fmt(d[k]['median'], 's', 2)} ({spread(d[k], 's', 2)})"
-                for k, label in parts if k in d) + ".")
-        w("")
-    if dm:
-        w("## 4. `opsconsole demo` to first data\n")
-        w(_meta_line(results, "demo"))
-        w(f"`{dm['command']}` in a pty (80x24), from spawn until the Overview shows check "
-          f"statuses; then `q`. Its own \"demo database ready in N s\" line (embedded server "
-          f"start + schema + seed) is {fmt(dm['ready_s'].get('median'), 's')} "
-          f"({spread(dm['ready_s'], 's')}). First data: "
-          f"{fmt(dm['first_data_s'].get('median'), 's')}"
-          f" ({spread(dm['first_data_s'], 's')}); {dm['timeouts']} timeouts.\n")
-        ph = dm.get("phases") or {}
-        if ph:
-            w("Phases of the same path run in-process by `bench/demo_phases.py` (fresh temporary "
-              "data directory, the product's `server.start`, `setup.init_schema`, `setup.seed`): "
-              + "; ".join(f"{k.removesuffix('_s').replace('_', ' ')} {fmt(v['median'], 's', 2)} "
-                          f"({spread(v, 's', 2)})" for k, v in ph.items()) + ".\n")
-    if bf:
-        w("## 5. Batch backfill of 1 M unlinked deliveries\n")
-        w(_meta_line(results, "backfill"))
-        p = bf["prepare"]
-        w(f"A copy of the large database (`{p['template']}`, CREATE DATABASE … TEMPLATE … "
-          f"STRATEGY FILE_COPY) holds exactly {bf['rows']:,} linkable deliveries with NULL "
-          f"user_id"
-          + (f" ({p['planted']:,} planted by the seed + {p['unlinked']:,} set to NULL, picked in "
-             "id order, i.e. spread over the table; then VACUUM ANALYZE)" if p.get("rebuilt")
-             else "") + ". Each run works on a fresh file copy of it; batched and single runs "
-          "alternate. `backfill-all` runs with its default batch size "
-          f"({bf['default_batch_size']}), `--yes --expect {bf['rows']} --allow-writes --format "
-          "json`. Transactions are timed by sampling pg_stat_activity every 10 ms (pid, "
-          "xact_start; a transaction that got an xid wrote); its duration is taken up to the "
-          "first sample that no longer sees it (an upper bound, within ~10 ms).\n")
-        w("| | median | spread |\n| --- | --- | --- |")
-        for label, key, unit, dg in (
-            ("backfill-all wall time (whole command: start-up, preview, batches)",
-             "batched_wall_s", "s", 1),
-            ("backfill-all throughput", "batched_rows_per_s", "rows/s", 0),
-            ("backfill-all throughput, batches only (first write → last commit)",
-             "batched_apply_rows_per_s", "rows/s", 0),
-            ("single UPDATE duration", "single_s", "s", 1),
-            ("single UPDATE throughput", "single_rows_per_s", "rows/s", 0),
-            ("throughput ratio (whole command) — target ≥ 0.5", "throughput_ratio", "", 3),
-            ("throughput ratio (batches only)", "apply_throughput_ratio", "", 3),
-            ("longest write transaction of backfill-all", "longest_txn_s", "s", 3),
-            ("longest transaction / single UPDATE — target ≤ 0.05", "longest_txn_over_single",
-             "", 4),
-            ("largest gap between consecutive audit rows (upper bound incl. client time)",
-             "audit_max_gap_s", "s", 3),
-            ("preview (longest read-only statement of the action)", "preview_s", "s", 1),
-        ):
-            s = bf.get(key)
-            w(f"| {label} | {fmt(s['median'], unit, dg) if s else '-'} | "
-              f"{spread(s, unit, dg) if s else '-'} |")
-        w("")
-        for r in bf["batched"]:
-            w(f"- backfill-all run: {r['status']}, {r['affected']:,} rows in {r['batches']} "
-              f"batches, {r['wall_s']:.1f} s; {r['write_txns_seen']} write transactions "
-              f"sampled, median {fmt(r['write_txn_upper_s']['median'] * 1000, 'ms')} each; "
-              f"audit rows {r['audit_rows']}, {r['left_unlinked']} left unlinked.")
-        for r in bf["single"]:
-            w(f"- single UPDATE run: {r['rows']:,} rows in {r['duration_s']:.1f} s; "
-              f"{r['left_unlinked']} left unlinked.")
-        w("")
-    if tu:
-        w("## 6–7. Idle output and memory\n")
-        w(_meta_line(results, "tui"))
-        w(f"`opsconsole --dsn …` in a pty of {tu['size']} with TERM={tu['term']}; after the "
-          f"first data, {tu['settle_s']:.0f} s to settle, then every byte the TUI wrote is "
-          f"counted for {tu['idle_s']:.0f} s while no row changes (auto-refresh every 5 s keeps "
-          f"running; the header's data age ticks). Then keys 1…9 (each screen "
-          f"{tu['screen_s']:.0f} s) and back to 1; VmHWM from /proc/PID/status.\n")
-        w("| | small | large |\n| --- | --- | --- |")
-        for label, key, unit, dg in (
-            ("idle bytes/s (per run)", "idle_bytes_per_s", "B/s", 0),
-            ("idle bytes in each 1-s bin", "idle_per_second", "B", 0),
-            ("RSS on the Overview after the idle window", "rss_overview_mb", "MB", 0),
-            ("VmHWM after screens 1–9", "vmhwm_mb", "MB", 0),
-        ):
-            cells = []
-            for n in ("small", "large"):
-                s = tu["db"].get(n, {}).get(key)
-                cells.append(f"{fmt(s['median'], unit, dg)} ({spread(s, '', dg)})" if s else "-")
-            w(f"| {label} | {cells[0]} | {cells[1]} |")
-        w("")
-    if sc:
-        w("## Scale inspection (large database)\n")
-        w(_meta_line(results, "scale"))
-        for d in sc["db"].values():
-            w(f"tests/test_scale.py's statements (every check query, every table's first page, "
-              f"same parameters) under `plans.explain`; `plans.seq_scans` lists sequential scans "
-              f"that executed over tables of more than 100 k rows ({d['tables_over_100k']} such "
-              f"tables here).\n")
-            w("| statement | kind | Execution Time | sequential scans > 100 k rows |")
-            w("| --- | --- | --- | --- |")
-            for r in sorted(d["statements"], key=lambda r: -(r.get("exec_ms") or 0)):
-                scans = ", ".join(f"{s['relation']} ({s['reltuples']:,})"
-                                  for s in r.get("seq_scans", [])) or "none"
-                if r.get("error"):
-                    scans = "ERROR " + r["error"]
-                w(f"| `{r['id']}` | {r['kind']} | {fmt(r.get('exec_ms'), 'ms', 2)} | {scans} |")
-            w("")
+    for mod, data in present:
+        if data and hasattr(mod, "after_figures"):
+            mod.after_figures(data, w)
+    for mod, data in present:
+        if data:
+            mod.details(results, data, w)
     notes = results.get("notes")
     if notes:
         w("## Diagnosis and recommendations\n")

@@ -1,10 +1,10 @@
-"""Headless TUI start-up, split into phases (run by bench/run.py in a fresh process).
+"""Headless TUI start-up, split into phases (run by sections/startup.py in a fresh process).
 
     python bench/tui_headless.py DSN
 
 Prints one JSON object: seconds spent importing the app, and from app construction to the first
-ChecksRefreshed applied (``app._applied`` >= 1, i.e. the Overview has its results), measured
-with Textual's ``run_test`` at 80x24.
+refresh applied (the app's own "results on screen" counter), measured with Textual's
+``run_test`` at 80x24.
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 
-from opsconsole import catalog  # noqa: E402
-from opsconsole.connection import config  # noqa: E402
-from opsconsole.tui.app import OpsConsoleApp  # noqa: E402
+import product  # noqa: E402
 
+product.import_tui()
 T_IMPORT = time.perf_counter()
 
 
 async def main(dsn: str) -> dict[str, float | None]:
-    cat = catalog.load()
+    cat = product.load_catalog()
     t_catalog = time.perf_counter()
-    resolved = config.Resolved(dsn, "bench", config.Profile(name="bench"), config.Defaults())
-    app = OpsConsoleApp(resolved, cat)
+    app = product.tui_app(dsn, cat)
     t_construct = time.perf_counter()
     first: float | None = None
     mounted: float | None = None
@@ -36,7 +34,7 @@ async def main(dsn: str) -> dict[str, float | None]:
         mounted = time.perf_counter()
         deadline = mounted + 60
         while time.perf_counter() < deadline:
-            if app._applied >= 1:  # the app's own "results on screen" counter
+            if product.tui_has_data(app):
                 await pilot.pause()  # let the screen apply them
                 first = time.perf_counter()
                 break
