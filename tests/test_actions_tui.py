@@ -206,7 +206,9 @@ def test_production_confirmation_needs_the_environment_name(
         shown = screen_text(app)
         assert "hello" in shown and "\x1b" not in shown and "[/red]" in shown
         await confirm(pilot, dialog, "2")
-        assert "--confirm-env production" in text_of(dialog, "#action-status")
+        # Worded for the dialog (issue 11 item 16): what to type, never a CLI flag.
+        assert "type 2 production" in text_of(dialog, "#action-status")
+        assert "--" not in text_of(dialog, "#action-status")
         assert dialog.result is None
         await confirm(pilot, dialog, "2 production")
         assert dialog.result is not None and dialog.result.affected == 2
