@@ -71,18 +71,20 @@ def prepare(session: Session, ctx: ActionContext, action: ActionDef[P], params: 
         return action.protocol.preview(session, ctx, action, params, batch_size)
 
 
-def relations(session: Session, action: ActionDef[Any]) -> set[str]:
-    """Every table the action's statements name or its spec writes (set[str])."""
-    names: set[str] = set()
-    for ref in action.described:
-        names |= set(introspect.relation_names(session.catalog.query(ref).sql))
+def relations(session: Session, action: ActionDef[Any]) -> list[str]:
+    """Every table the action's statements name or its spec writes, in the order its steps
+    first read them (list[str])."""
+    names: list[str] = []
+    for use in action.spec.statement_uses():
+        names += introspect.relation_names(session.catalog.query(use.ref).sql)
+        names += [s for s in use.slots if "." in s]
     for step in action.spec.steps:
         if isinstance(step, RowsStep):
-            names |= {step.table, *(a.table for a in step.apply if a.table),
-                      *(s.table for s in step.side)}
+            names += [step.table, *(a.table for a in step.apply if a.table),
+                      *(s.table for s in step.side)]
         elif isinstance(step, TriggerStep):
-            names |= set(action.spec.trigger_choices(step))
-    return names
+            names += list(action.spec.trigger_choices(step))
+    return list(dict.fromkeys(names))
 
 
 @contextlib.contextmanager

@@ -89,11 +89,15 @@ def check_row_security(session: Session, action: str, relations: Iterable[str]) 
     """No table the action reads or writes is filtered by row-level security for this role
     (a role that RLS filters would preview and change only the rows its policies show).
 
+    Args:
+        relations: the tables, in the order the action reads them (the first is named).
+
     Raises:
         Refused: naming the table(s) and the role.
     """
-    found = introspect.row_security(session.conn, session.catalog, relations)
-    filtered = [s for s in found.values() if s.filters]
+    order = list(dict.fromkeys(relations))
+    found = introspect.row_security(session.conn, session.catalog, order)
+    filtered = [found[r] for r in order if r in found and found[r].filters]
     if not filtered:
         return
     first = filtered[0]

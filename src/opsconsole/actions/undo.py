@@ -102,7 +102,8 @@ def preview(session: Session, ctx: ActionContext, action: ActionDef[UndoParams],
     known = introspect.inspect(session.conn, session.catalog).columns
     originals = [_original(ctx, r, known) for r in chosen]
     _complete(params.audit_id, run)
-    guards.check_row_security(session, "undo", {i.table for o in originals for i in o.images})
+    tables = sorted({i.table for o in originals for i in o.images})
+    guards.check_row_security(session, "undo", tables)
     shown = Preview(action="undo", params=dict(params.given), sample=[], statement="",
                     columns=["audit_id", "table", "op", "key", "will"])
     changed = side = 0
