@@ -51,11 +51,12 @@ class UndoParams:
 
 @dataclass(frozen=True)
 class _Original:
-    """An audit row to revert, with the spec of the action it records."""
+    """An audit row to revert, with the spec of the action it records and undo's step."""
 
     row: Mapping[str, Any]
     spec: ActionSpec
     images: tuple[Image, ...]
+    undo: UndoStep
 
     @property
     def audit_id(self) -> int:
@@ -72,13 +73,14 @@ def parse_undo(action: ActionDef[UndoParams], raw: Mapping[str, Any]) -> UndoPar
     """Validate AUDIT_ID (the server's type of :audit_id) and the whole-run flag."""
     params = parse(action.spec, action.types, raw)
     step = _step(action)
-    return UndoParams(int(params.values["audit_id"]),
+    return UndoParams(int(params.values[step.audit_param]),
                       bool(params.values.get(step.whole_run_param)), dict(params.given))
 
 
 def _step(action: ActionDef[Any]) -> UndoStep:
-    step = action.spec.steps[0]
-    assert isinstance(step, UndoStep)  # ActionSpec validation: the undo step is the only one
+    step = action.spec.undo_step
+    if step is None:  # definition.define gives the undo protocol only to an undo spec
+        raise Refused(f"{action.name}: is not an undo action")
     return step
 
 
@@ -92,7 +94,7 @@ def preview(session: Session, ctx: ActionContext, action: ActionDef[UndoParams],
             or an image outside the audited action's allow-list.
     """
     step = _step(action)
-    row = session.one(step.lookup, audit_id=params.audit_id)
+    row = session.one(step.lookup, **{step.audit_param: params.audit_id})
     if row is None:
         raise BadInput(f"undo: no opsconsole.audit_log row with id {params.audit_id}")
     _undoable(row)
@@ -100,7 +102,7 @@ def preview(session: Session, ctx: ActionContext, action: ActionDef[UndoParams],
     chosen = [r for r in run if r["undone_by"] is None and r["outcome"] != "aborted"
               and r["undo_of"] is None] if params.whole_run else [row]
     known = introspect.inspect(session.conn, session.catalog).columns
-    originals = [_original(ctx, r, known) for r in chosen]
+    originals = [_original(ctx, r, known, step) for r in chosen]
     _complete(params.audit_id, run)
     tables = sorted({i.table for o in originals for i in o.images})
     guards.check_row_security(session, "undo", tables)
@@ -134,7 +136,8 @@ def _undoable(row: Mapping[str, Any]) -> None:
         raise Refused(f"undo: audit {row['id']} records an aborted run: nothing was applied")
 
 
-def _original(ctx: ActionContext, row: Mapping[str, Any], known: frozenset[str]) -> _Original:
+def _original(ctx: ActionContext, row: Mapping[str, Any], known: frozenset[str],
+              step: UndoStep) -> _Original:
     """Read an audit row's images and check each against its action's allow-list."""
     try:
         _, spec = definition.find(ctx.catalog, str(row["action"]))
@@ -145,7 +148,7 @@ def _original(ctx: ActionContext, row: Mapping[str, Any], known: frozenset[str])
     raw = row["before_images"] if isinstance(row["before_images"], list) else [None]
     images = tuple(Image.from_json(img, f"undo: audit {row['id']} image {i}")
                    for i, img in enumerate(raw))
-    original = _Original(row, spec, images)
+    original = _Original(row, spec, images, step)
     for image in images:
         _allowed(original, image, known)
     return original
@@ -210,7 +213,7 @@ def _unchanged(session: Session, original: _Original) -> list[bool]:
                     "tgenabled")
             continue
         key = original.target(pairs[0][1]).key_column
-        found = session.composed("undo_current", [_table(table), sql.Identifier(key)],
+        found = session.composed(original.undo.current, [_table(table), sql.Identifier(key)],
                                  images=_json([img for _, img in pairs]))
         for (i, _), row in zip(pairs, found, strict=True):
             out[i] = bool(row["unchanged"])
@@ -269,9 +272,9 @@ def _statement(session: Session, original: _Original, img: Image) -> str:
         return session.statement(ref, [_table(img.table), sql.Identifier(img.key_text)])
     key = sql.Identifier(original.target(img).key_column)
     if img.op == "insert":
-        return session.statement("undo_delete", [_table(img.table), key])
+        return session.statement(original.undo.delete, [_table(img.table), key])
     cols = sql.SQL(", ").join(map(sql.Identifier, img.changed_columns()))
-    return session.statement("undo_restore", [_table(img.table), key, cols])
+    return session.statement(original.undo.restore, [_table(img.table), key, cols])
 
 
 def apply(session: Session, ctx: ActionContext, action: ActionDef[UndoParams],
@@ -283,12 +286,13 @@ def apply(session: Session, ctx: ActionContext, action: ActionDef[UndoParams],
     """
     batch, plan = run.batch, run.batch.undo
     assert plan is not None
-    row = session.one(_step(action).lookup, audit_id=plan.audit_id)
+    step = _step(action)
+    row = session.one(step.lookup, **{step.audit_param: plan.audit_id})
     if row is None or row["undone_by"] is not None:
         raise Refused(f"undo: audit {plan.audit_id} was undone since the preview: "
                       "nothing written")
     _, spec = definition.find(ctx.catalog, plan.action)
-    original = _Original(row, spec, plan.images)
+    original = _Original(row, spec, plan.images, step)
     applied = Applied(undo_of=plan.audit_id)
     wanted = [(i, plan.images[i]) for i in reversed(range(len(plan.images))) if i in plan.wanted]
     for (table, op), group in groupby(wanted, key=lambda p: (p[1].table, p[1].op)):
@@ -315,11 +319,11 @@ def _revert(session: Session, original: _Original, kind: tuple[str, str], images
             target=str((img.before or {}).get("tgenabled")), applied=applied)}
     key = original.target(images[0]).key_column
     if op == "insert":
-        return _delete(session, table, key, images, applied)
+        return _delete(session, original.undo.delete, (table, key), images, applied=applied)
     done: set[str] = set()
     for cols, same in groupby(images, key=lambda img: img.changed_columns()):
         rows = session.composed(
-            "undo_restore",
+            original.undo.restore,
             [_table(table), sql.Identifier(key), sql.SQL(", ").join(map(sql.Identifier, cols))],
             images=_json(list(same)),
         )
@@ -329,13 +333,14 @@ def _revert(session: Session, original: _Original, kind: tuple[str, str], images
     return done
 
 
-def _delete(session: Session, table: str, key: str, images: list[Image],
+def _delete(session: Session, ref: str, where: tuple[str, str], images: list[Image], *,
             applied: Applied) -> set[str]:
+    table, key = where
     done = set()
     for img in images:
         try:
             with session.conn.transaction():  # a savepoint: a row still referenced is skipped
-                rows = session.composed("undo_delete", [_table(table), sql.Identifier(key)],
+                rows = session.composed(ref, [_table(table), sql.Identifier(key)],
                                         images=_json([img]))
         except psycopg.errors.ForeignKeyViolation:
             continue

@@ -269,6 +269,7 @@ class UndoStep(_Spec):
     """Revert an audit entry (or its whole run) from its before-images."""
 
     kind: Literal["undo"]
+    audit_param: Name = "audit_id"
     whole_run_param: Name = "whole_run"
     lookup: Ref = "actions.audit_lookup"
     run: Ref = "actions.audit_run"
@@ -350,7 +351,13 @@ class ActionSpec(_Spec):
     @property
     def is_undo(self) -> bool:
         """Whether this is the undo action (bool)."""
-        return isinstance(self.steps[0], UndoStep)
+        return self.undo_step is not None
+
+    @property
+    def undo_step(self) -> UndoStep | None:
+        """The undo step, when this is the undo action (its only step)."""
+        step = self.steps[0]
+        return step if isinstance(step, UndoStep) else None
 
     def param(self, name: str) -> ParamSpec | None:
         """The parameter ``name`` (or None)."""
@@ -518,7 +525,7 @@ def _step_params(action: ActionSpec) -> set[str]:
         if isinstance(step, TriggerStep):
             out |= {step.trigger_param, step.table_param, step.enabled_param}
         elif isinstance(step, UndoStep):
-            out.add(step.whole_run_param)
+            out |= {step.audit_param, step.whole_run_param}
     return out
 
 
