@@ -123,7 +123,7 @@ def judge(
         problems = _spec_problems(ctx.catalog, spec, described, types, where)
         problems += sample_columns(ctx.catalog, spec, described, where)
     if problems:
-        more = f" (and {len(problems) - 1} more: opsconsole doctor lists them)" \
+        more = f" (and {len(problems) - 1} more to adapt)" \
             if len(problems) > 1 else ""
         raise Refused(f"{spec.name}: cannot run on this database: {problems[0]}{more}")
     return types, described

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiosql
 from pydantic import ValidationError
 
-from opsconsole.catalog import action_spec
+from opsconsole.catalog import action_check
 from opsconsole.catalog.model import KEYSET_PARAMS, Catalog, NamedQuery, ScreenSpec
 from opsconsole.errors import BadInput
 
@@ -162,12 +162,12 @@ def _cross_check(catalog: Catalog) -> None:
 
 
 def _cross_check_actions(catalog: Catalog, tables: set[str]) -> None:
-    """The actions' part of the cross-check (catalog/action_spec.py)."""
+    """The actions' part of the cross-check (catalog/action_check.py)."""
     queries = {ref: q.parameters for ref, q in catalog.queries.items()}
     seen: dict[str, str] = {}
     for screen in catalog.screens:
         try:
-            action_spec.cross_check(screen.actions, queries, tables,
+            action_check.cross_check(screen.actions, queries, tables,
                                     str(catalog.screen_files[screen.id]), seen)
         except ValueError as exc:
             raise BadInput(str(exc)) from None
