@@ -60,12 +60,15 @@ class _Original:
 
     @property
     def audit_id(self) -> int:
+        """The audit row's id (int)."""
         return int(self.row["id"])
 
     def target(self, image: Image) -> UndoTarget:
+        """What the action's spec lets undo do to this image's table (checked before)."""
         return self.spec.undo_targets()[(image.table, image.op)]
 
     def trigger_step(self) -> TriggerStep:
+        """The action's trigger step (for a trigger image, which only such an action writes)."""
         return next(s for s in self.spec.steps if isinstance(s, TriggerStep))
 
 
