@@ -4,6 +4,7 @@ and undo puts them back (DESIGN.md "Guarded actions")."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from psycopg.rows import dict_row
 
 from opsconsole import catalog, checks
 from opsconsole.actions import common, engine
-from opsconsole.actions.registry import ACTIONS, ActionDef
+from opsconsole.actions.definition import Protocol
+from opsconsole.actions.model import Batch, InFlight
+from opsconsole.actions.session import open_session
 from opsconsole.catalog import introspect
 from opsconsole.connection import db
 from opsconsole.errors import BadInput, Refused
@@ -71,7 +74,7 @@ def test_backfill_all_changes_exactly_the_previewed_rows_and_the_check_turns_ok(
     preview, result = run_action(ctx, "backfill-all", {}, batch_size=7)
     after = user_ids(dsn)
     changed = {k for k in before if before[k] != after[k]}
-    assert changed == set(preview.items) and preview.count >= 10
+    assert changed == set(preview.keys) and preview.count >= 10
     assert result.status == "applied" and result.affected == preview.count
     assert result.batches == len(preview.batches) == -(-preview.count // 7)
 
@@ -79,8 +82,16 @@ def test_backfill_all_changes_exactly_the_previewed_rows_and_the_check_turns_ok(
     assert [a["id"] for a in audit] == result.audit_ids
     assert sum(a["affected"] for a in audit) == preview.count
     assert all(a["outcome"] == "applied" and a["os_user"] and a["db_role"] for a in audit)
-    imaged = {img["key"]["id"] for a in audit for img in a["before_images"]}
+    imaged = {img["key"]["id"] for a in audit for img in a["before_images"]
+              if img["table"] == "public.message_deliveries"}
     assert imaged == changed
+    # The seed-002 backfill rows it wrote are imaged too (inserts), so undo can remove them.
+    link_rows = {img["key"]["id"] for a in audit for img in a["before_images"]
+                 if img["table"] == "public.user_link_audit"}
+    assert link_rows == {r["id"] for r in rows(
+        dsn, "SELECT id FROM public.user_link_audit WHERE metadata->>'run_id' = %s",
+        (result.run_id,))}
+    assert all(a["vouched"] for a in audit)
     first = audit[0]["before_images"][0]
     assert first["before"]["user_id"] is None and first["after"]["user_id"] is not None
     lines = [json.loads(ln) for ln in audit_file.read_text().splitlines()]
@@ -104,7 +115,7 @@ def test_backfill_guest_links_only_that_guests_previewed_deliveries(
     # Someone links one of them between preview and apply: it is skipped, not touched again.
     conn = psycopg.connect(dsn, autocommit=True)
     conn.execute("UPDATE public.message_deliveries SET user_id = %s WHERE id = %s",
-                 (U1, preview.items[0]))
+                 (U1, preview.keys[0]))
     conn.close()
     _, result = run_action(ctx, "backfill-guest", {"guest_id": G_LINKED, "user_id": U1}, expect=2)
     assert result.affected == 2 and result.skipped == 0
@@ -124,17 +135,15 @@ def test_rows_changed_between_preview_and_apply_are_skipped_and_reported(
 ) -> None:
     dsn, _ = planted
     ctx = make_ctx(dsn, audit_file)
-    action = ACTIONS["backfill-guest"]
-    params = action.params.model_validate({"guest_id": G_LINKED, "user_id": U1})
-    from opsconsole.actions.session import open_session
-
     with open_session(ctx) as session:
+        action = engine.define(session, ctx, "backfill-guest")
+        params = action.parse({"guest_id": G_LINKED, "user_id": U1})
         preview = engine.prepare(session, ctx, action, params, batch_size=500)
         rows(dsn, "UPDATE public.message_deliveries SET user_id = %s WHERE id = %s RETURNING id",
-             (U1, preview.items[1]))
+             (U1, preview.keys[1]))
         result = engine.apply(session, ctx, action, preview)
     assert (result.previewed, result.affected, result.skipped) == (3, 2, 1)
-    assert result.skipped_keys == [preview.items[1]]
+    assert result.skipped_keys == [preview.keys[1]]
     assert audit_rows(dsn, run_id=result.run_id)[0]["outcome"] == "partial"
 
 
@@ -148,7 +157,7 @@ def test_replay_jobs_in_place_twice_second_does_nothing(
     assert preview.count == 3 and result.affected == 3  # the sent job with ERR_A is not failed
     replayed = rows(dsn, "SELECT status, attempts, last_error, locked_at, run_after <= now()"
                          " AS due FROM public.sms_outbound_jobs WHERE id = ANY(%s::uuid[])",
-                    (preview.items,))
+                    (preview.keys,))
     assert all(r["status"] == "pending" and r["attempts"] == 3 and r["last_error"] == ERR_A
                and r["locked_at"] is None and r["due"] for r in replayed)
     assert scalar(dsn, "SELECT status FROM public.sms_outbound_jobs"
@@ -197,11 +206,9 @@ def test_set_flag_is_compare_and_set(
 ) -> None:
     dsn, _ = planted
     ctx = make_ctx(dsn, audit_file)
-    action = ACTIONS["set-flag"]
-    params = action.params.model_validate({"name": "opsconsole_test_flag", "enabled": True})
-    from opsconsole.actions.session import open_session
-
     with open_session(ctx) as session:
+        action = engine.define(session, ctx, "set-flag")
+        params = action.parse({"name": "opsconsole_test_flag", "enabled": True})
         preview = engine.prepare(session, ctx, action, params, batch_size=1)
         rows(dsn, "UPDATE public.feature_flags SET updated_at = now()"
                   " WHERE name = 'opsconsole_test_flag' RETURNING name")
@@ -271,7 +278,7 @@ def test_reset_quotas_resets_used_or_stale_quotas_only(
     dsn, _ = planted
     ctx = make_ctx(dsn, audit_file)
     preview, result = run_action(ctx, "reset-quotas", {})
-    assert Q1 in preview.items and Q3 in preview.items and Q2 not in preview.items
+    assert Q1 in preview.keys and Q3 in preview.keys and Q2 not in preview.keys
     assert result.affected == preview.count
     left = scalar(dsn, "SELECT count(*) FROM public.broadcast_quotas WHERE broadcasts_sent > 0")
     assert left == 0
@@ -287,7 +294,8 @@ def test_undo_restores_before_images_is_audited_and_refuses_twice(
     original = user_ids(dsn)
     _, applied = run_action(ctx, "backfill-all", {}, batch_size=4)
     first, second = applied.audit_ids[0], applied.audit_ids[1]
-    images = audit_rows(dsn, run_id=applied.run_id)[0]["before_images"]
+    images = [i for i in audit_rows(dsn, run_id=applied.run_id)[0]["before_images"]
+              if i["table"] == "public.message_deliveries"]
     # The bulk backfill images only the columns it changes.
     assert {tuple(sorted(i["before"])) for i in images} == {("updated_at", "user_id")}
     # One row of batch 1 is updated after the action (updated_at moves): undo must skip it, not
@@ -350,20 +358,16 @@ def test_more_rows_than_previewed_aborts_and_rolls_back(
     """A (deliberately wrong) apply that reaches past its batch is rolled back, not committed."""
     dsn, _ = planted
     ctx = make_ctx(dsn, audit_file)
-    real = ACTIONS["backfill-all"]
 
-    def greedy(session: Any, ctx: Any, preview: Any, batch: Any, run_id: str) -> Any:
-        return common.update_batch_packed(
-            session, "backfill_all_apply", "public.message_deliveries",
-            type(batch)(batch.no, preview.items), run_id=run_id)
+    def greedy(session: Any, ctx: Any, action: Any, run: InFlight) -> Any:
+        everything = Batch(run.batch.no, {"delivery": tuple(run.preview.keys)})
+        return real.protocol.apply(session, ctx, action, replace(run, batch=everything))
 
-    wrong = ActionDef("backfill-all", real.title, real.screen, real.requires, real.params,
-                      real.preview, greedy, batched=True)
     before = user_ids(dsn)
-    from opsconsole.actions.session import open_session
-
     with open_session(ctx) as session:
-        preview = engine.prepare(session, ctx, wrong, wrong.params(), batch_size=2)
+        real = engine.define(session, ctx, "backfill-all")
+        wrong = real.with_protocol(Protocol(real.protocol.parse, real.protocol.preview, greedy))
+        preview = engine.prepare(session, ctx, wrong, wrong.parse({}), batch_size=2)
         result = engine.apply(session, ctx, wrong, preview)
     assert result.status == "aborted" and result.affected == 0 and result.exit_code == 5
     assert "would change" in result.message
@@ -399,8 +403,9 @@ def test_undo_refuses_a_tampered_column_name(
     evil = {**row["j"], "user_id) = (NULL); DROP TABLE public.users; --": "x"}
     audit_id = tampered(dsn, {"table": "public.message_deliveries", "op": "update",
                               "key": {"id": row["id"]}, "before": evil, "after": row["j"]})
-    _, result = run_action(make_ctx(dsn, audit_file), "undo", {"audit_id": audit_id})
-    assert result.status == "refused" and "not in this database" in result.message
+    # Refused before anything is previewed (the CLI's exit 4, "refused"), nothing written.
+    with pytest.raises(Refused, match="not in this database"):
+        run_action(make_ctx(dsn, audit_file), "undo", {"audit_id": audit_id})
     assert scalar(dsn, "SELECT to_regclass('public.users') IS NOT NULL") is True
 
 

@@ -19,8 +19,6 @@ from psycopg.rows import dict_row
 from opsconsole import catalog
 from opsconsole.actions import engine, guards
 from opsconsole.actions.model import Preview, ProgressFn, Result
-from opsconsole.actions.params import parse
-from opsconsole.actions.registry import ACTIONS
 from opsconsole.actions.session import ActionContext, open_session
 from opsconsole.cli import main as cli_main
 from opsconsole.connection.config import Profile
@@ -167,11 +165,11 @@ def run_action(
     cancel: threading.Event | None = None,
     on_progress: ProgressFn | None = None,
 ) -> tuple[Preview, Result]:
-    """Preview, confirm (with the preview's own count unless ``expect`` is given) and apply."""
-    action = ACTIONS[name]
-    params = parse(action.params, raw, name)
+    """Define, preview, confirm (with the preview's own count unless ``expect`` is given) and
+    apply, as the faces do."""
     with open_session(ctx) as session:
-        preview = engine.prepare(session, ctx, action, params, batch_size=batch_size)
+        action = engine.define(session, ctx, name)
+        preview = engine.prepare(session, ctx, action, action.parse(raw), batch_size=batch_size)
         guards.check_confirmation(
             preview, ctx, expect=preview.count if expect is None else expect, typed_env=typed_env
         )
@@ -182,19 +180,23 @@ def run_action(
 
 def preview_only(ctx: ActionContext, name: str, raw: dict[str, Any], batch_size: int = 500) -> Preview:
     """The preview of an action (nothing written)."""
-    action = ACTIONS[name]
     with open_session(ctx) as session:
-        return engine.prepare(session, ctx, action, parse(action.params, raw, name),
-                              batch_size=batch_size)
+        action = engine.define(session, ctx, name)
+        return engine.prepare(session, ctx, action, action.parse(raw), batch_size=batch_size)
 
 
 def audit_rows(dsn: str, **where: Any) -> list[dict[str, Any]]:
-    """opsconsole.audit_log rows (optionally filtered by run_id), oldest first."""
-    query = "SELECT * FROM opsconsole.audit_log"
+    """opsconsole.audit_log rows (optionally filtered by run_id), oldest first; ``undone_by`` as
+    the trail derives it (the id of the undo row that reverted it: the trail is append-only)."""
+    query = ("SELECT a.*, (SELECT min(u.id) FROM opsconsole.audit_log u WHERE u.undo_of = a.id"
+             " AND u.outcome <> 'aborted') AS derived_undone_by FROM opsconsole.audit_log a")
     if "run_id" in where:
-        query += " WHERE run_id = %(run_id)s::uuid"
+        query += " WHERE a.run_id = %(run_id)s::uuid"
     with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
-        return conn.execute(query + " ORDER BY id", where).fetchall()
+        found = conn.execute(query + " ORDER BY a.id", where).fetchall()
+    for row in found:
+        row["undone_by"] = row.pop("derived_undone_by")
+    return found
 
 
 @pytest.fixture

@@ -206,7 +206,9 @@ def test_production_confirmation_needs_the_environment_name(
         shown = screen_text(app)
         assert "hello" in shown and "\x1b" not in shown and "[/red]" in shown
         await confirm(pilot, dialog, "2")
-        assert "--confirm-env production" in text_of(dialog, "#action-status")
+        # Worded for the dialog (issue 11 item 16): what to type, never a CLI flag.
+        assert "type 2 production" in text_of(dialog, "#action-status")
+        assert "--" not in text_of(dialog, "#action-status")
         assert dialog.result is None
         await confirm(pilot, dialog, "2 production")
         assert dialog.result is not None and dialog.result.affected == 2
@@ -239,3 +241,51 @@ def test_the_console_opens_the_dialog_from_its_key(
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_choices_and_row_parameters_come_from_the_spec(
+    planted: tuple[str, dict[str, int]], audit_file: Path
+) -> None:
+    dsn, _ = planted
+
+    async def body(pilot: Pilot[Any], app: App[Any]) -> None:
+        screen, action = ref("set-trigger")
+        open_action(app, screen, action, None)
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ActionDialog)
+        labels = [str(b.label) for b in dialog.query("#action-choices Button").results(Button)]
+        assert labels == [f"{verb} {name}" for name in (
+            "trigger_message_deliveries_auto_link_user",
+            "trigger_backfill_deliveries_on_guest_link") for verb in ("Enable", "Disable")]
+        dialog.dismiss(None)
+        await settle(pilot)
+        # The selected flag's row: its name, and the toggle of its value (row_rule "not").
+        screen, action = ref("set-flag")
+        open_action(app, screen, action, {"id": "opsconsole_test_flag", "enabled": False})
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ActionDialog) and dialog.preview is not None
+        assert dialog.preview.count == 1 and dialog.preview.bound["enabled"] is True
+
+    drive(Host(dsn), body)
+
+
+def test_parameter_errors_in_the_dialog_name_what_the_engineer_sees(
+    planted: tuple[str, dict[str, int]], audit_file: Path
+) -> None:
+    dsn, _ = planted
+
+    async def body(pilot: Pilot[Any], app: App[Any]) -> None:
+        screen, action = ref("resolve-report")
+        open_action(app, screen, action, {"id": "not-a-number"})
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ActionDialog)
+        dialog.query_one("#choice-0", Button).press()
+        await settle(pilot)
+        shown = text_of(dialog, "#action-count")
+        assert "report id 'not-a-number' must be a whole number" in shown
+        assert "--" not in shown and dialog.preview is None
+
+    drive(Host(dsn), body)

@@ -1,11 +1,10 @@
-"""Helpers shared by the actions: samples for the screen, batches, before/after images."""
+"""Helpers shared by the protocols: samples for the screen, batches, caps, key arrays."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from opsconsole.actions.model import Applied, Batch
-from opsconsole.actions.session import Session
+from opsconsole.actions.model import Batch
 from opsconsole.errors import Refused
 from opsconsole.sanitize import clean
 
@@ -23,10 +22,12 @@ def sample(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, str
     return [{c: clean(r.get(c), 60) for c in columns} for r in rows[:SAMPLE_ROWS]]
 
 
-def split(items: list[str], size: int) -> list[Batch]:
-    """Keys in order, cut into batches of at most ``size`` (list[Batch]; [] for no keys)."""
+def split(op: str, keys: list[str], size: int) -> list[Batch]:
+    """Keys of one op in order, cut into batches of at most ``size`` (list[Batch]; [] for no
+    keys)."""
     size = max(1, size)
-    return [Batch(no=i // size + 1, items=items[i : i + size]) for i in range(0, len(items), size)]
+    return [Batch(no=i // size + 1, keys={op: tuple(keys[i : i + size])})
+            for i in range(0, len(keys), size)]
 
 
 def capped(rows: list[T], cap: int, action: str) -> list[T]:
@@ -40,63 +41,6 @@ def capped(rows: list[T], cap: int, action: str) -> list[T]:
             f"{action}: more than {cap} rows match: narrow the selector and run it in parts"
         )
     return rows
-
-
-def image(
-    table: str, op: str, key: dict[str, Any], before: Any, after: Any
-) -> dict[str, Any]:
-    """One changed row as stored in audit_log.before_images (dict)."""
-    return {"table": table, "op": op, "key": key, "before": before, "after": after}
-
-
-def update_images(
-    rows: list[dict[str, Any]], table: str, key_column: str = "id"
-) -> list[dict[str, Any]]:
-    """Images of rows returned by an apply statement (columns id, before, after)."""
-    return [image(table, "update", {key_column: r["id"]}, r["before"], r["after"]) for r in rows]
-
-
-def update_batch(
-    session: Session, query: str, table: str, batch: Batch, /, **params: Any
-) -> Applied:
-    """Run an apply statement restricted to the batch's keys; unreturned keys are skipped.
-
-    Args:
-        session: the write session (inside the batch's transaction).
-        query: name of the apply statement in queries/actions.sql (takes ``ids``).
-        table: the schema-qualified table it changes.
-        batch: the keys it may change.
-        params: the statement's other parameters (the preview's predicate).
-
-    Returns:
-        Applied with the before/after image of every changed row.
-    """
-    rows = session.rows(query, ids=batch.items, **params)
-    done = {str(r["id"]) for r in rows}
-    return Applied(
-        images=update_images(rows, table),
-        skipped=[k for k in batch.items if k not in done],
-    )
-
-
-def update_batch_packed(
-    session: Session, query: str, table: str, batch: Batch, /, **params: Any
-) -> Applied:
-    """Like :func:`update_batch`, for an apply statement that returns one row: ``ids`` (text[],
-    the changed keys) and ``images`` (text, their images as one JSON array built by the
-    server), so a bulk batch is not parsed and re-serialised row by row in Python.
-
-    Returns:
-        Applied with ``packed_images`` and ``packed_keys``; unreturned keys are skipped.
-    """
-    row = session.one(query, ids=uuid_array(batch.items), **params)
-    ids: list[str] = list(row["ids"] or []) if row else []
-    done = set(ids)
-    return Applied(
-        packed_images=(row["images"] if row and ids else None),
-        packed_keys=[f"{table}:{k}" for k in ids],
-        skipped=[k for k in batch.items if k not in done],
-    )
 
 
 _UUID_CHARS = frozenset("0123456789abcdefABCDEF-")
@@ -115,3 +59,10 @@ def uuid_array(keys: list[str]) -> str | list[str]:
             and _UUID_CHARS.issuperset(joined.replace(",", ""))):
         return "{" + joined + "}"
     return keys
+
+
+def array_param(keys: list[str]) -> str | list[str]:
+    """The batch's keys for an ``:ids`` parameter: one array literal when they are uuid text
+    (see :func:`uuid_array`), else the list, which psycopg binds as text[] (a bigint or a
+    text key is cast by the statement: ``:ids::bigint[]``)."""
+    return uuid_array(keys)

@@ -21,7 +21,8 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from opsconsole.catalog import Catalog
+from opsconsole.actions.model import Face
+from opsconsole.catalog import Catalog, ParamSpec
 from opsconsole.connection import db
 from opsconsole.connection.config import Profile, Resolved
 
@@ -30,6 +31,18 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 PREVIEW_TIMEOUT_MS = 30_000
 APPLY_STATEMENT_TIMEOUT_MS = 60_000
 APPLY_LOCK_TIMEOUT_MS = 3_000
+
+
+def _label(param: ParamSpec) -> str:
+    return param.shown
+
+
+NEUTRAL_FACE = Face(
+    writes_hint="switch writes on for this profile",
+    confirm="confirm the count: {count}",
+    confirm_env="confirm the count and the environment's name: {count} {env}",
+    param=_label,
+)
 
 
 def default_audit_file(resolved: Resolved | None = None) -> Path:
@@ -67,7 +80,7 @@ class ActionContext:
         hostname: this machine's name (str).
         lock_timeout_ms: SET LOCAL lock_timeout of every apply transaction (int).
         statement_timeout_ms: SET LOCAL statement_timeout of every apply transaction (int).
-        writes_hint: how to switch writes on, for the refusal message (str).
+        face: how the face that started the action words what the engineer types (Face).
     """
 
     dsn: str
@@ -79,7 +92,7 @@ class ActionContext:
     hostname: str = field(default_factory=socket.gethostname)
     lock_timeout_ms: int = APPLY_LOCK_TIMEOUT_MS
     statement_timeout_ms: int = APPLY_STATEMENT_TIMEOUT_MS
-    writes_hint: str = "pass --allow-writes, or set writes = true in the profile"
+    face: Face = NEUTRAL_FACE
 
     @property
     def production(self) -> bool:
@@ -88,58 +101,70 @@ class ActionContext:
 
 
 class Session:
-    """A write session plus the named queries of ``queries/actions.sql``.
+    """A write session plus the named queries of the catalog (``queries/actions.sql``).
+
+    Statements are named by their ref (``actions.flag_lookup``); a bare name means
+    ``actions.NAME``. Parameters are bound by name: a statement gets those it declares.
 
     Args:
         conn: an autocommit psycopg connection with dict rows.
-        catalog: the catalog holding the ``actions.*`` queries.
+        catalog: the catalog holding the queries.
     """
 
     def __init__(self, conn: db.Connection, catalog: Catalog) -> None:
         self.conn = conn
         self.catalog = catalog
 
-    def statement(self, name: str) -> str:
-        """The SQL text of ``actions.NAME`` as written in the file (``:param``), for a preview."""
-        text = self.catalog.query(f"actions.{name}").sql
+    def statement(self, name: str, idents: list[sql.Composable] | None = None) -> str:
+        """The SQL of a statement as written in the file (``:param``), its ``{n}`` slots filled
+        with ``idents``, for the engineer to read (str)."""
+        text = self.catalog.query(_ref(name)).sql
+        if idents:
+            text = sql.SQL(text).format(*idents).as_string(self.conn)
         return _PLACEHOLDER.sub(r":\1", text).replace("%%", "%")
 
     def rows(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
-        """Run ``actions.NAME`` with bound parameters and return its rows."""
+        """Run a statement with bound parameters and return its rows."""
         cur = self.conn.execute(*self._bound(name, params))
         return cur.fetchall() if cur.description else []
 
-    def column(self, name: str, /, **params: Any) -> list[Any]:
-        """The first column of every row of ``actions.NAME`` (list; no dict per row, for the
-        bulk previews that return up to a million keys)."""
+    def tuples(self, name: str, /, **params: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a statement; (column names, rows as tuples): no dict per row, for the bulk
+        previews that return up to a million keys."""
         with self.conn.cursor(row_factory=tuple_row) as cur:
             cur.execute(*self._bound(name, params))
-            return [r[0] for r in cur.fetchall()] if cur.description else []
-
-    def _bound(self, name: str, params: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-        query = self.catalog.query(f"actions.{name}")
-        return query.sql.encode(), {p: params.get(p) for p in query.parameters}
+            if not cur.description:
+                return [], []
+            return [c.name for c in cur.description], cur.fetchall()
 
     def one(self, name: str, /, **params: Any) -> dict[str, Any] | None:
-        """The first row of ``actions.NAME`` (or None)."""
+        """The first row of a statement (or None)."""
         rows = self.rows(name, **params)
         return rows[0] if rows else None
 
     def composed(
         self, name: str, idents: list[sql.Composable], /, **params: Any
     ) -> list[dict[str, Any]]:
-        """Run ``actions.NAME`` whose ``{0}``, ``{1}``... slots take the given identifiers.
+        """Run a statement whose ``{0}``, ``{1}``... slots take the given identifiers.
 
         Args:
-            name: the query's name in queries/actions.sql.
+            name: the statement's ref.
             idents: sql.Identifier values (or sql.Composed joins of them) only.
             params: bound parameters.
         """
-        query = self.catalog.query(f"actions.{name}")
+        query = self.catalog.query(_ref(name))
         stmt = sql.SQL(query.sql).format(*idents)
         bound = {p: params.get(p) for p in query.parameters}
         cur = self.conn.execute(stmt, bound)
         return cur.fetchall() if cur.description else []
+
+    def _bound(self, name: str, params: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+        query = self.catalog.query(_ref(name))
+        return query.sql.encode(), {p: params.get(p) for p in query.parameters}
+
+
+def _ref(name: str) -> str:
+    return name if "." in name else f"actions.{name}"
 
 
 @contextmanager
@@ -158,6 +183,8 @@ def open_session(ctx: ActionContext) -> Iterator[Session]:
         application_name="opsconsole action",
     )
     try:
-        yield Session(conn, ctx.catalog)
+        session = Session(conn, ctx.catalog)
+        session.one("pin_settings")
+        yield session
     finally:
         conn.close()

@@ -3,6 +3,7 @@
 Data flows one way: ``queries/`` + ``screens/`` -> catalog -> checks / actions -> tui | cli.
 """
 
+from opsconsole.catalog.action_spec import ActionSpec, ParamSpec
 from opsconsole.catalog.loader import default_root, load
 from opsconsole.catalog.model import (
     ActionRef,
@@ -18,11 +19,13 @@ from opsconsole.catalog.model import (
 
 __all__ = [
     "ActionRef",
+    "ActionSpec",
     "Catalog",
     "CheckSpec",
     "ColumnSpec",
     "DrillSpec",
     "NamedQuery",
+    "ParamSpec",
     "ScreenSpec",
     "StatementUse",
     "TableSpec",

@@ -15,6 +15,7 @@ from pathlib import Path
 import aiosql
 from pydantic import ValidationError
 
+from opsconsole.catalog import action_check
 from opsconsole.catalog.model import KEYSET_PARAMS, Catalog, NamedQuery, ScreenSpec
 from opsconsole.errors import BadInput
 
@@ -157,12 +158,19 @@ def _cross_check(catalog: Catalog) -> None:
                     f"{where}: table {table.id}: drill.table {table.drill.table} "
                     "is not a table of any screen"
                 )
-        for action in screen.actions:
-            if action.table and action.table not in tables:
-                raise BadInput(
-                    f"{where}: action {action.name}: table {action.table} "
-                    "is not a table of any screen"
-                )
+    _cross_check_actions(catalog, set(tables))
+
+
+def _cross_check_actions(catalog: Catalog, tables: set[str]) -> None:
+    """The actions' part of the cross-check (catalog/action_check.py)."""
+    queries = {ref: q.parameters for ref, q in catalog.queries.items()}
+    seen: dict[str, str] = {}
+    for screen in catalog.screens:
+        try:
+            action_check.cross_check(screen.actions, queries, tables,
+                                    str(catalog.screen_files[screen.id]), seen)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
 
 
 def _unique(seen: dict[str, str], ident: str, where: Path) -> None:

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from opsconsole.catalog.action_spec import ActionSpec
+
 ID_RE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 REQUIRE_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*|\(\))?$")
 KEYSET_PARAMS = ("after_id", "limit")  # plus after_sort when the keyset is not the id
@@ -100,18 +102,8 @@ class TableSpec(_Spec):
         return self
 
 
-class ActionRef(_Spec):
-    """A guarded action offered on a screen (the action itself lives in the actions engine)."""
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    title: str
-    key: str | None = None
-    table: str | None = Field(default=None, pattern=ID_RE)
-    params: dict[str, str] = {}
-
-    def statement_uses(self) -> list[StatementUse]:
-        """The named statements this action runs (none declared yet: see actions/)."""
-        return []
+# A guarded action offered on a screen: the whole declaration lives in action_spec.py.
+ActionRef = ActionSpec
 
 
 class ScreenSpec(_Spec):
@@ -125,7 +117,7 @@ class ScreenSpec(_Spec):
     requires: list[Require] = []
     checks: list[CheckSpec] = []
     tables: list[TableSpec] = []
-    actions: list[ActionRef] = []
+    actions: list[ActionSpec] = []
 
 
 @dataclass(frozen=True)

@@ -59,19 +59,13 @@ def diagnose(catalog: Catalog, dsn: str) -> tuple[list[dict[str, Any]], dict[str
 
 
 def _actions(catalog: Catalog, schema: SchemaInfo) -> list[dict[str, Any]]:
-    from opsconsole.actions.registry import ACTIONS
+    from opsconsole.actions.definition import every
 
     out = []
-    for name, action in ACTIONS.items():
-        out.append(
-            _entry(
-                "action",
-                name,
-                action.screen,
-                schema.missing(list(action.requires)),
-                action.query_file,
-            )
-        )
+    for screen, spec in every(catalog):
+        wanted = [r for r in [*screen.requires, *spec.requires] if not r.startswith("trigger ")]
+        out.append(_entry("action", spec.name, screen.id, schema.missing(wanted),
+                          "queries/actions.sql"))
     return out
 
 

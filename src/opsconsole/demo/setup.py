@@ -20,7 +20,7 @@ from opsconsole.connection import db
 from opsconsole.errors import BadInput, DatabaseFailure, Refused
 
 SCHEMA_VERSION = 1
-SCHEMA_FILES = ("schema.sql", "seed003_rpcs.sql")
+SCHEMA_FILES = ("schema.sql", "seed003_rpcs.sql", "audit.sql")
 SEED_FILE = "seed.sql"
 
 # Tables that a real messaging database would hold: if any exists without our marker, we refuse.

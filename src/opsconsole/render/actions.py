@@ -19,12 +19,14 @@ def preview_text(preview: Preview) -> str:
     head = f"{preview.action}: {preview.count} rows would change"
     if batches > 1:
         head += f" in {batches} batches"
+    if preview.done:
+        head += f" (nothing to do: {clean(preview.done)})"
     lines = [head]
     if preview.sample:
         lines += _table(preview.columns, preview.sample)
         if preview.count > len(preview.sample):
             lines.append(f"  ... first {len(preview.sample)} of {preview.count}")
-    lines += [f"note: {n}" for n in preview.notes]
+    lines += [f"note: {clean(n)}" for n in preview.notes]
     lines.append("statement:")
     lines += ["  " + ln for ln in preview.statement.strip().splitlines()]
     return "\n".join(lines)
@@ -32,15 +34,18 @@ def preview_text(preview: Preview) -> str:
 
 def result_text(result: Result) -> str:
     """The result: its message and its values as key=value lines, as seed 000 prints them."""
-    lines = [result.message]
+    lines = [clean(result.message, None)]
     for key, value in result.values.items():
-        lines.append(f"{key}={_value(value)}")
+        if key != "audit_file_warning":  # printed once, on stderr, by the CLI
+            lines.append(f"{key}={_value(value)}")
     return "\n".join(lines)
 
 
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return ""
     if isinstance(value, list):
         return ",".join(clean(v, 40) for v in value)
     return clean(value, 200)

@@ -24,26 +24,31 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
 
 from opsconsole.actions import common, engine, guards
-from opsconsole.actions.model import Preview, Progress, Result, Status
-from opsconsole.actions.params import TRIGGERS, ActionParams, parse
-from opsconsole.actions.registry import ACTIONS, ActionDef
+from opsconsole.actions.definition import ActionDef
+from opsconsole.actions.model import Face, Preview, Progress, Result, Status
+from opsconsole.actions.params import Choice, ParamError, choices, from_row
 from opsconsole.actions.session import ActionContext, default_audit_file, open_session
-from opsconsole.catalog import ActionRef, ScreenSpec
+from opsconsole.catalog import ActionRef, ParamSpec, ScreenSpec
 from opsconsole.errors import OpsError, Refused
 from opsconsole.sanitize import clean
 
-# Actions whose direction the engineer picks in the dialog: label -> extra parameters.
-CHOICES: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "resolve-report": [
-        ("Dismiss", {"decision": "dismiss"}),
-        ("Uphold and soft-delete", {"decision": "uphold"}),
-    ],
-    "set-trigger": [
-        (f"{verb} {name}", {"name": name, "enabled": verb == "Enable"})
-        for name in TRIGGERS
-        for verb in ("Disable", "Enable")
-    ],
-}
+
+def _shown(param: ParamSpec) -> str:
+    return param.shown
+
+
+# How the console words what the engineer does (never a CLI flag).
+TUI_FACE = Face(
+    writes_hint="switch write mode on (w); the profile must allow writes",
+    confirm="type {count} in the confirmation box",
+    confirm_env="type {count} {env} in the confirmation box",
+    param=_shown,
+)
+
+
+def _message(exc: OpsError) -> str:
+    """An engine error worded for the console (parameters by their label)."""
+    return exc.worded(TUI_FACE.param) if isinstance(exc, ParamError) else exc.message
 
 
 class PreviewReady(Message):
@@ -87,17 +92,14 @@ def open_action(
         selected_row: the raw row under the cursor of the action's table.
         batch_size: rows per transaction for batched actions.
     """
-    action = ACTIONS.get(action_ref.name)
-    if action is None:
-        app.notify(f"{action_ref.name}: no such action", severity="error", markup=False)
-        return
     raw = row_params(action_ref, selected_row)
     if raw is None:
         app.notify(
-            f"{action.name}: select a row of the table first", severity="warning", markup=False
+            f"{action_ref.name}: select a row of the table first", severity="warning",
+            markup=False,
         )
         return
-    app.push_screen(ActionDialog(action, raw, batch_size=batch_size), _refresh_after(app))
+    app.push_screen(ActionDialog(action_ref, raw, batch_size=batch_size), _refresh_after(app))
 
 
 def _refresh_after(app: App[Any]) -> Any:
@@ -112,18 +114,9 @@ def _refresh_after(app: App[Any]) -> Any:
 
 
 def row_params(ref: ActionRef, row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Parameters from the row's columns as the screen spec maps them (None: a row is needed)."""
-    if ref.params and row is None:
-        return None
-    raw: dict[str, Any] = {}
-    for param, column in ref.params.items():
-        value = (row or {}).get(column)
-        raw[param] = None if value is None else str(value) if not isinstance(value, bool) else value
-    if ref.name == "replay-jobs" and raw.get("last_error") == "":
-        raw["last_error"], raw["no_last_error"] = None, True  # the group of jobs with no error
-    if ref.name == "set-flag" and row is not None:
-        raw["enabled"] = not bool(row.get("enabled"))  # toggle the selected flag
-    return raw
+    """Parameters from the row's columns as the action's spec maps them (None: a row is
+    needed and none is selected)."""
+    return from_row(ref, row)
 
 
 def make_context(app: Any) -> ActionContext:
@@ -137,7 +130,7 @@ def make_context(app: Any) -> ActionContext:
         catalog=app.catalog,
         writes_enabled=bool(resolved.profile.writes and until is not None and until > clock()),
         audit_file=default_audit_file(resolved),
-        writes_hint="switch write mode on (w); the profile must allow writes",
+        face=TUI_FACE,
     )
 
 
@@ -158,9 +151,11 @@ class ActionDialog(ModalScreen[Result | None]):
     ActionDialog Button { margin: 0 1 0 0; }
     """
 
-    def __init__(self, action: ActionDef, raw: dict[str, Any], *, batch_size: int) -> None:
+    def __init__(self, action: ActionRef, raw: dict[str, Any], *, batch_size: int) -> None:
         super().__init__()
         self.action, self.raw, self.batch_size = action, dict(raw), batch_size
+        self.choices: list[Choice] = choices(action, raw)
+        self.defined: ActionDef[Any] | None = None
         self.preview: Preview | None = None
         self.refusal: str | None = None
         self.result: Result | None = None
@@ -174,8 +169,8 @@ class ActionDialog(ModalScreen[Result | None]):
                 Text(f"{self.action.title} ({self.action.name})", style="bold"), id="action-title"
             )
             with Vertical(id="action-choices"):
-                for i, (label, _) in enumerate(CHOICES.get(self.action.name, [])):
-                    yield Button(label, id=f"choice-{i}")
+                for i, choice in enumerate(self.choices):
+                    yield Button(choice.label, id=f"choice-{i}")
             yield Static(Text("loading the preview…"), id="action-count")
             with VerticalScroll(id="action-body"):
                 yield Static(Text(""), id="action-sample")
@@ -191,7 +186,7 @@ class ActionDialog(ModalScreen[Result | None]):
 
     def on_mount(self) -> None:
         self.query_one("#action-progress", ProgressBar).display = False
-        if self.action.name in CHOICES:
+        if self.choices:
             self._set("#action-count", Text("choose what to do"))
             self.query_one("#choice-0", Button).focus()
         else:
@@ -201,34 +196,32 @@ class ActionDialog(ModalScreen[Result | None]):
     @on(Button.Pressed, "#action-choices Button")
     def _chosen(self, event: Button.Pressed) -> None:
         index = int(str(event.button.id).split("-")[1])
-        self.raw.update(CHOICES[self.action.name][index][1])
+        self.raw.update(self.choices[index].values)
         self.query_one("#action-choices").display = False
         self._start_preview()
 
     def _start_preview(self) -> None:
-        try:
-            params = parse(self.action.params, self.raw, self.action.name)
-        except OpsError as exc:
-            self._set("#action-count", Text(exc.message, style="bold red"))
-            return
         ctx = make_context(self.app)
+        raw = dict(self.raw)
         self.run_worker(
-            lambda: self._preview_worker(ctx, params),
+            lambda: self._preview_worker(ctx, raw),
             thread=True,
             exclusive=True,
             group="action-preview",
         )
 
-    def _preview_worker(self, ctx: ActionContext, params: ActionParams) -> None:
+    def _preview_worker(self, ctx: ActionContext, raw: dict[str, Any]) -> None:
         try:
             with open_session(ctx) as session:
+                self.defined = engine.define(session, ctx, self.action.name)
+                params = self.defined.parse(raw)
                 preview = engine.prepare(
-                    session, ctx, self.action, params, batch_size=self.batch_size
+                    session, ctx, self.defined, params, batch_size=self.batch_size
                 )
                 refusal = engine.would_refuse(session, ctx, preview) if preview.count else None
             self.post_message(PreviewReady(preview, refusal, None))
         except OpsError as exc:
-            self.post_message(PreviewReady(None, None, exc.message))
+            self.post_message(PreviewReady(None, None, _message(exc)))
         except Exception as exc:  # a database error must not take the console down
             self.post_message(PreviewReady(None, None, f"{type(exc).__name__}: {exc}"))
 
@@ -244,7 +237,8 @@ class ActionDialog(ModalScreen[Result | None]):
         self._set("#action-statement", Text("will run:\n" + preview.statement.strip()))
         confirm = self.query_one("#action-confirm", Input)
         if preview.count == 0:
-            self._set("#action-status", Text("nothing to do; nothing will be written"))
+            why = f": {clean(preview.done)}" if preview.done else ""
+            self._set("#action-status", Text(f"nothing to do{why}; nothing will be written"))
         elif self.refusal:
             self._set("#action-status", Text(clean(self.refusal)))
         else:
@@ -295,12 +289,13 @@ class ActionDialog(ModalScreen[Result | None]):
         def progress(p: Progress) -> None:
             self.post_message(ApplyProgress(p))
 
+        assert self.defined is not None  # the preview defined it
         try:
             with open_session(ctx) as session:
                 result = engine.apply(
                     session,
                     ctx,
-                    self.action,
+                    self.defined,
                     preview,
                     cancel=self.cancel_event,
                     on_progress=progress,

@@ -611,29 +611,10 @@ REVOKE EXECUTE ON FUNCTION public.can_user_send_dm(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.can_user_send_dm(uuid, uuid) TO authenticated;
 
 -- ---------------------------------------------------------------------------------------------
--- The console's own schema: the audit trail of guarded actions (DESIGN.md, step 5).
+-- The console's own schema. Its audit trail (opsconsole.audit_log) is created by audit.sql, run
+-- after this file by `opsconsole db init` (and applicable on its own to any database).
 -- ---------------------------------------------------------------------------------------------
 CREATE SCHEMA opsconsole;
-
-CREATE TABLE opsconsole.audit_log (
-  id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  run_id         uuid NOT NULL,
-  batch_no       integer NOT NULL DEFAULT 1,
-  created_at     timestamptz NOT NULL DEFAULT now(),
-  os_user        text NOT NULL,
-  db_role        text NOT NULL DEFAULT current_user,
-  client_host    text,
-  profile        text,
-  action         text NOT NULL,
-  params         jsonb NOT NULL DEFAULT '{}'::jsonb,
-  previewed      integer NOT NULL,
-  affected       integer NOT NULL,
-  outcome        text NOT NULL CHECK (outcome IN ('applied', 'partial', 'aborted', 'undone')),
-  before_images  jsonb NOT NULL DEFAULT '[]'::jsonb,
-  undo_of        bigint REFERENCES opsconsole.audit_log (id),
-  undone_by      bigint REFERENCES opsconsole.audit_log (id)
-);
-CREATE INDEX audit_log_created_at_idx ON opsconsole.audit_log (created_at DESC, id DESC);
 
 -- What `opsconsole db init` / `db seed` created, so a second run can tell.
 CREATE TABLE opsconsole.demo_meta (
