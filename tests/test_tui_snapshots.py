@@ -1,13 +1,15 @@
 """Snapshots of every screen at 80x24 and 120x40 on the seeded demo data.
 
-Deterministic: fixed seed, the clock frozen at conftest.ANCHOR, no hostname in the header, no
-animations, workers awaited (never a sleep). They run on the embedded server only: the header
-shows the server version, which differs on the server named by OPSCONSOLE_TEST_DSN.
+Deterministic: fixed seed, the clock frozen at conftest.ANCHOR, the quiet settings (no host
+name, no toasts, no cursor blink, no animation), workers awaited (never a sleep). They run on
+the embedded server only: the header shows the server version, which differs on the server
+named by OPSCONSOLE_TEST_DSN.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -30,20 +32,24 @@ SCREENS = [
     ("7", "schema"),
     ("8", "flags"),
     ("9", "audit"),
+    ("0", "connection"),
 ]
 SIZES = [(80, 24), (120, 40)]
+SMALL = (80, 24)
+Step = Callable[[Pilot[Any]], Awaitable[None]]
 
 
-def keys(*pressed: str) -> Any:
-    """A run_before that presses keys and waits for every worker they start."""
+def keys(*pressed: str, then: Step | None = None) -> Any:
+    """A run_before that presses keys, waiting for every worker they start, then ``then``."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         for key in pressed:
             await pilot.press(key)
             await settle(pilot)
-        pilot.app.clear_notifications()  # toasts expire on a real-time timer
-        await pilot.pause()
+        if then is not None:
+            await then(pilot)
+            await settle(pilot)
 
     return run_before
 
@@ -67,7 +73,7 @@ def test_drill_down_into_linkup(snap_compare: Any, seeded_dsn: str) -> None:
 
 def test_help(snap_compare: Any, seeded_dsn: str) -> None:
     app = make_app(seeded_dsn)
-    assert snap_compare(app, run_before=keys("5", "question_mark"))
+    assert snap_compare(app, terminal_size=SMALL, run_before=keys("5", "question_mark"))
 
 
 def test_production_write_mode_header(snap_compare: Any, seeded_dsn: str) -> None:
