@@ -72,9 +72,16 @@ class TablePanel(WorkerFailures, Vertical):
         self._columns = [c.name for c in spec.columns]
 
     def compose(self) -> ComposeResult:
-        """Status line above the table."""
+        """Status line above the table; the columns exist before any page can arrive (a page
+        that came before the columns would be drawn at the width of their labels)."""
         yield TextLine(classes="panel-status")
-        yield RowsTable(cursor_type="row", zebra_stripes=True)
+        table = RowsTable(cursor_type="row", zebra_stripes=True)
+        for column in self.spec.columns:
+            label = Text(column.title or column.name)
+            if column.kind in ("number", "age"):
+                label.justify = "right"
+            table.add_column(label, key=column.name)
+        yield table
 
     @property
     def table(self) -> DataTable[Text]:
@@ -87,12 +94,7 @@ class TablePanel(WorkerFailures, Vertical):
         return self.fetched_at is not None or self.error is not None
 
     def on_mount(self) -> None:
-        """Add the columns (labels are Text: no markup)."""
-        for column in self.spec.columns:
-            label = Text(column.title or column.name)
-            if column.kind in ("number", "age"):
-                label.justify = "right"
-            self.table.add_column(label, key=column.name)
+        """The first status line."""
         self._show_status()
 
     def reload(self) -> None:
