@@ -1,4 +1,5 @@
-"""Snapshots of every screen at 80x24 and 120x40 on the seeded demo data.
+"""Snapshots of every screen at 80x24 and 120x40, and of every state of the action dialog at
+80x24, on the seeded demo data.
 
 Deterministic: fixed seed, the clock frozen at conftest.ANCHOR, the quiet settings (no host
 name, no toasts, no cursor blink, no animation), workers awaited (never a sleep). They run on
@@ -14,8 +15,11 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
-from tests.test_tui_support import make_app, settle
+from opsconsole.actions.model import Progress
+from opsconsole.tui.action_dialog import ActionDialog
+from tests.test_tui_support import make_app, settle, wait_for
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("OPSCONSOLE_TEST_DSN")),
@@ -54,6 +58,22 @@ def keys(*pressed: str, then: Step | None = None) -> Any:
     return run_before
 
 
+def dialog(pilot: Pilot[Any]) -> ActionDialog:
+    """The open action dialog."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ActionDialog)
+    return screen
+
+
+async def type_count(pilot: Pilot[Any], typed: str) -> None:
+    """Type ``typed`` into the confirmation box and press enter."""
+    box = dialog(pilot).query_one("#action-confirm", Input)
+    box.value = typed
+    box.focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize(("key", "name"), SCREENS, ids=[name for _, name in SCREENS])
 def test_screen(snap_compare: Any, seeded_dsn: str, key: str, name: str, size: Any) -> None:
@@ -79,3 +99,72 @@ def test_help(snap_compare: Any, seeded_dsn: str) -> None:
 def test_production_write_mode_header(snap_compare: Any, seeded_dsn: str) -> None:
     app = make_app(seeded_dsn, environment="production", writes=True)
     assert snap_compare(app, run_before=keys("w"))
+
+
+# -- the action dialog at 80x24: every state shows count, target, box and buttons ------------
+
+
+def test_dialog_choose(snap_compare: Any, seeded_dsn: str) -> None:
+    app = make_app(seeded_dsn, writes=True)
+    assert snap_compare(app, terminal_size=SMALL, run_before=keys("w", "5", "v"))
+
+
+def test_dialog_confirm(snap_compare: Any, seeded_dsn: str) -> None:
+    app = make_app(seeded_dsn, writes=True)
+    assert snap_compare(app, terminal_size=SMALL, run_before=keys("w", "3", "y"))
+
+
+def test_dialog_confirm_on_production_with_a_wrong_count(
+    snap_compare: Any, seeded_dsn: str
+) -> None:
+    app = make_app(seeded_dsn, environment="production", writes=True)
+
+    async def wrong(pilot: Pilot[Any]) -> None:
+        await type_count(pilot, "125")
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=keys("w", "3", "y", then=wrong))
+
+
+def test_dialog_refused_shows_the_reason_and_no_way_to_apply(
+    snap_compare: Any, seeded_dsn: str
+) -> None:
+    app = make_app(seeded_dsn, writes=True)  # write mode not switched on
+    assert snap_compare(app, terminal_size=SMALL, run_before=keys("3", "y"))
+
+
+def test_dialog_applying_with_progress(snap_compare: Any, seeded_dsn: str) -> None:
+    """The applying state drawn from a fixed progress (a real apply would race the frame)."""
+    app = make_app(seeded_dsn, writes=True)
+
+    async def applying(pilot: Pilot[Any]) -> None:
+        shown = dialog(pilot)
+        assert shown.preview is not None
+        shown.show_applying(shown.preview, Progress(2, 5, 400, 1000, 2))
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=keys("w", "3", "y", then=applying))
+
+
+def test_dialog_result(snap_compare: Any, fresh_seeded_dsn: str) -> None:
+    app = make_app(fresh_seeded_dsn, writes=True)
+
+    async def apply(pilot: Pilot[Any]) -> None:
+        await type_count(pilot, "126")
+        await wait_for(pilot, lambda: dialog(pilot).result is not None)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=keys("w", "3", "y", then=apply))
+
+
+def test_dialog_undo(snap_compare: Any, fresh_seeded_dsn: str) -> None:
+    app = make_app(fresh_seeded_dsn, writes=True)
+
+    async def apply_then_undo(pilot: Pilot[Any]) -> None:
+        await type_count(pilot, "126")
+        await wait_for(pilot, lambda: dialog(pilot).result is not None)
+        for key in ("escape", "9", "u"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert dialog(pilot).action.name == "undo"
+
+    assert snap_compare(
+        app, terminal_size=SMALL, run_before=keys("w", "3", "y", then=apply_then_undo)
+    )
