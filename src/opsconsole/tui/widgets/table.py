@@ -17,7 +17,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
@@ -35,9 +37,26 @@ SLOW_QUERY_MS = 1000.0  # a table query slower than this shows its cost in the s
 
 
 class RowsTable(DataTable[Text]):
-    """A DataTable whose enter says what it does here (the screen opens the row)."""
+    """A DataTable whose enter says what it does here (the screen opens the row).
+
+    DataTable measures its columns when idle, after the rows were added; a row drawn in
+    between is cached at the old widths (under load, the cursor row came out cut to the
+    column labels). When the measured widths change, the rows drawn before are dropped.
+    """
 
     BINDINGS = [Binding("enter", "select_cursor", "open the row", show=False)]
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._measured: tuple[int, ...] = ()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Draw, first dropping the rows drawn before a column's width last changed."""
+        widths = tuple(column.content_width for column in self.ordered_columns)
+        if widths != self._measured:
+            self._measured = widths
+            self.notify_style_update()  # DataTable clears its cached row renders here
+        return super().render_lines(crop)
 
 
 class TablePanel(WorkerFailures, Vertical):
