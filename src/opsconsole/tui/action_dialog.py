@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
 
@@ -167,7 +167,7 @@ class ActionDialog(ModalScreen[Result | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
-    state: reactive[DialogState] = reactive("loading")
+    state: var[DialogState] = var("loading")
 
     def __init__(self, action: ActionDef, raw: dict[str, Any], *, batch_size: int) -> None:
         super().__init__()

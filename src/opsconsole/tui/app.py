@@ -2,12 +2,14 @@
 
 State lives in reactive attributes of the app (``results``, ``results_at``, ``paused``,
 ``write_mode_until``, ``reconnecting``, ``refresh_error``, ``interval_s``, ``now``,
-``screen_id``) and in two computed from them (``header_state``, ``checks_note``). Screens and
-the header ``watch`` them; the app never pushes into a screen. The database is touched only by
-thread workers (checks here, table pages in the panels), all through one lock-protected
-:class:`~opsconsole.checks.monitor.Monitor`; results come back as messages, a result older than
-what is on screen is dropped, and a failed worker becomes a visible error while the refresh
-carries on. The interval backs off when queries are slow and while the connection is lost.
+``screen_id``) and in two computed from them (``header_state``, ``checks_note``), all ``var``:
+a change repaints nothing by itself (a ``reactive`` on the app repaints the whole screen).
+Screens and the header ``watch`` them; the app never pushes into a screen. The database is
+touched only by thread workers (checks here, table pages in the panels), all through one
+lock-protected :class:`~opsconsole.checks.monitor.Monitor`; results come back as messages, a
+result older than what is on screen is dropped, and a failed worker becomes a visible error
+while the refresh carries on. The interval backs off when queries are slow and while the
+connection is lost.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
@@ -82,27 +84,27 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         Binding("colon", "screens", "screens by name (as k9s)", show=False),
     ]
 
-    results: reactive[tuple[CheckResult, ...]] = reactive(())
+    results: var[tuple[CheckResult, ...]] = var(())
     """The latest result of every check, in catalog order."""
-    results_at: reactive[datetime | None] = reactive(None)
+    results_at: var[datetime | None] = var(None)
     """When the results on screen were taken (the newest ``checked_at``)."""
-    server: reactive[ServerInfo | None] = reactive(None)
-    paused: reactive[bool] = reactive(False)
-    write_mode_until: reactive[datetime | None] = reactive(None)
+    server: var[ServerInfo | None] = var(None)
+    paused: var[bool] = var(False)
+    write_mode_until: var[datetime | None] = var(None)
     """Write mode's deadline; None: read-only."""
-    reconnecting: reactive[str | None] = reactive(None)
+    reconnecting: var[str | None] = var(None)
     """The connection error while the session is lost; None when connected."""
-    refresh_error: reactive[str | None] = reactive(None)
+    refresh_error: var[str | None] = var(None)
     """Why the last refresh failed (a worker exception), until one succeeds."""
-    interval_s: reactive[float] = reactive(5.0)
+    interval_s: var[float] = var(5.0)
     """The current auto-refresh interval (backs off when slow or disconnected)."""
-    now: reactive[datetime | None] = reactive(None)
+    now: var[datetime | None] = var(None)
     """The console clock, ticked once a second (the header's ages follow it)."""
-    screen_id: reactive[str] = reactive(keys.OVERVIEW_ID)
+    screen_id: var[str] = var(keys.OVERVIEW_ID)
     """The screen on show ("overview" or a spec id)."""
-    header_state: reactive[HeaderState | None] = reactive(None)
+    header_state: var[HeaderState | None] = var(None)
     """Computed (:meth:`compute_header_state`): what every screen's header shows."""
-    checks_note: reactive[Text | None] = reactive(None)
+    checks_note: var[Text | None] = var(None)
     """Computed (:meth:`compute_checks_note`): the line above every check list, if any."""
 
     def __init__(

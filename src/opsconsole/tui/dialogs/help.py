@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -123,12 +123,13 @@ def help_body(content: HelpContent, width: int) -> RenderableType:
         body.add_column()
         body.add_row(left_column(content))
         body.add_row(right_column(content))
-    if content.connection:
-        line = Text("Connection  ", style="bold")
-        line.append(content.connection)
-        line.append("   c copies it", style="dim")
-        body.add_row(line)
-    return body
+    if not content.connection:
+        return body
+    line = Text(overflow="fold")  # whole, wrapped: it is there to be read and copied
+    line.append("Connection  ", style="bold")
+    line.append(content.connection)
+    line.append("   c copies it", style="dim")
+    return Group(body, line)
 
 
 class HelpScreen(Modal):

@@ -25,8 +25,7 @@ class ChecksScroll(VerticalScroll):
     BINDINGS = [
         Binding("up,k", "move(-1)", "highlight the previous check", show=False),
         Binding("down,j", "move(1)", "highlight the next check", show=False),
-        Binding("enter", "open_check", "open the check's screen (without a highlight: the "
-                "worst's)", show=False),
+        Binding("enter", "open_check", "open the check's screen", show=False),
     ]
 
     def action_move(self, step: int) -> None:
