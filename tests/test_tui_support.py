@@ -1,22 +1,26 @@
-"""Helpers for the console's tests: a deterministic app and a way to wait for its workers.
+"""Helpers for the console's tests: a deterministic app, waiting for its workers, and the text
+of the screen as the terminal shows it (read through Textual's public screenshot export).
 
-The app gets the fixed clock of the test data (conftest.ANCHOR), no hostname in the header, no
-animations and an auto-refresh interval long enough never to fire during a test.
+The app gets the quiet settings (``ConsoleSettings.quiet``): the fixed clock of the test data
+(conftest.ANCHOR), no auto-refresh timer, no host name, no toasts (notifications are in
+``app.notices``), no cursor blink, no animation.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
 
 from opsconsole import catalog
+from opsconsole.catalog import Catalog
 from opsconsole.connection import config
 from opsconsole.tui.app import OpsConsoleApp
+from opsconsole.tui.settings import ConsoleSettings
 from tests.conftest import ANCHOR
-
-QUIET_REFRESH_S = 3600.0
 
 
 def make_app(
@@ -24,20 +28,19 @@ def make_app(
     *,
     environment: config.Environment = "dev",
     writes: bool = False,
-    refresh_s: float = QUIET_REFRESH_S,
+    source: str = "test",
+    cat: Catalog | None = None,
+    **settings: Any,
 ) -> OpsConsoleApp:
-    """An OpsConsoleApp on ``dsn`` with the tests' fixed clock and quiet settings."""
+    """An OpsConsoleApp on ``dsn`` with the tests' fixed clock and quiet settings.
+
+    Args:
+        settings: overrides of :meth:`ConsoleSettings.quiet` (e.g. ``auto_refresh=True``).
+    """
     profile = config.Profile(name="test", environment=environment, writes=writes)
-    resolved = config.Resolved(dsn, "test", profile, config.Defaults())
-    app = OpsConsoleApp(
-        resolved,
-        catalog.load(),
-        clock=lambda: ANCHOR,
-        refresh_s=refresh_s,
-        hostname_in_header=False,
-    )
-    app.animation_level = "none"
-    return app
+    resolved = config.Resolved(dsn, source, profile, config.Defaults())
+    quiet = ConsoleSettings.quiet(lambda: ANCHOR, **settings)
+    return OpsConsoleApp(resolved, cat or catalog.load(), quiet)
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -63,7 +66,34 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
     raise AssertionError("condition never held")
 
 
+_TEXT = re.compile(
+    r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="([\d.]+)" '
+    r'clip-path="url\(#[\w-]+-line-(\d+)\)">(.*?)</text>'
+)
+
+
 def screen_text(app: OpsConsoleApp) -> str:
-    """The text of every cell of the active screen, as the terminal would show it."""
-    strips = app.screen._compositor.render_strips()
-    return "\n".join(strip.text for strip in strips)
+    """The text of every cell of the screen, one line per terminal row (str).
+
+    Read from ``App.export_screenshot()`` (SVG): each run of text sits at its column, so
+    gaps the SVG leaves out come back as spaces.
+    """
+    rows: dict[int, dict[int, str]] = {}
+    for x, length, line, raw in _TEXT.findall(app.export_screenshot()):
+        text = html.unescape(raw).replace("\xa0", " ")
+        if not text:
+            continue
+        cell = float(length) / len(text)
+        rows.setdefault(int(line), {})[round(float(x) / cell)] = text
+    lines = []
+    for line in range(max(rows, default=-1) + 1):
+        out = ""
+        for column, text in sorted(rows.get(line, {}).items()):
+            out = out.ljust(column) + text
+        lines.append(out.rstrip())
+    return "\n".join(lines)
+
+
+def notices(app: OpsConsoleApp) -> list[str]:
+    """The messages of every notification the app gave (shown as toasts or not)."""
+    return [n.message for n in app.notices]

@@ -10,8 +10,9 @@ its progress and can be cancelled between batches. Untrusted values are rendered
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +21,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
 
@@ -31,6 +33,7 @@ from opsconsole.actions.session import ActionContext, default_audit_file, open_s
 from opsconsole.catalog import ActionRef, ParamSpec, ScreenSpec
 from opsconsole.errors import OpsError, Refused
 from opsconsole.sanitize import clean
+from opsconsole.tui.widgets.inputs import ConsoleInput
 
 
 def _shown(param: ParamSpec) -> str:
@@ -51,28 +54,31 @@ def _message(exc: OpsError) -> str:
     return exc.worded(TUI_FACE.param) if isinstance(exc, ParamError) else exc.message
 
 
+@dataclass
 class PreviewReady(Message):
     """The preview worker finished (preview or error, and the guard that would refuse)."""
 
-    def __init__(self, preview: Preview | None, refusal: str | None, error: str | None) -> None:
-        super().__init__()
-        self.preview, self.refusal, self.error = preview, refusal, error
+    preview: Preview | None
+    refusal: str | None
+    error: str | None
 
 
+@dataclass
 class ApplyProgress(Message):
-    """A batch committed."""
+    """A batch committed (a later one makes it obsolete: the dialog shows the latest)."""
 
-    def __init__(self, progress: Progress) -> None:
-        super().__init__()
-        self.progress = progress
+    progress: Progress
+
+    def can_replace(self, message: Message) -> bool:
+        """Only the latest batch's progress is worth drawing."""
+        return isinstance(message, ApplyProgress)
 
 
+@dataclass
 class ApplyDone(Message):
     """The apply worker finished; ``result`` says exactly what committed."""
 
-    def __init__(self, result: Result) -> None:
-        super().__init__()
-        self.result = result
+    result: Result
 
 
 def open_action(
@@ -134,22 +140,27 @@ def make_context(app: Any) -> ActionContext:
     )
 
 
+DialogState = Literal["choose", "loading", "confirm", "refused", "nothing", "applying", "done"]
+CLOSE_LABEL: dict[str, str] = {
+    "choose": "Cancel", "loading": "Cancel", "confirm": "Cancel", "refused": "Close",
+    "nothing": "Close", "applying": "Cancel after this batch", "done": "Close",
+}
+
+
 class ActionDialog(ModalScreen[Result | None]):
-    """Preview, confirm and apply one action; dismissed with the Result (None: nothing run)."""
+    """Preview, confirm and apply one action; dismissed with the Result (None: nothing run).
+
+    Its ``state`` says what is on show (app.tcss shows and hides the parts per state):
+    choose (a direction to pick), loading (the preview runs), confirm (count, target, sample,
+    statement, the confirmation box and Apply), refused or nothing (the reason, no box, no
+    Apply), applying (progress) and done (what committed). At 80x24 every state shows the
+    count, the target, the box and the buttons; the sample and the statement scroll in their
+    own boxes.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
-    DEFAULT_CSS = """
-    ActionDialog { align: center middle; }
-    ActionDialog > Vertical {
-        width: 90%; max-width: 120; height: auto; max-height: 95%;
-        border: round $warning; background: $surface; padding: 0 1;
-    }
-    ActionDialog #action-body { height: auto; max-height: 20; }
-    ActionDialog #action-statement { color: $text-muted; }
-    ActionDialog #action-status { color: $warning; }
-    ActionDialog Horizontal, ActionDialog #action-choices { height: auto; }
-    ActionDialog Button { margin: 0 1 0 0; }
-    """
+
+    state: var[DialogState] = var("loading")
 
     def __init__(self, action: ActionRef, raw: dict[str, Any], *, batch_size: int) -> None:
         super().__init__()
@@ -164,43 +175,58 @@ class ActionDialog(ModalScreen[Result | None]):
         self.progress_seen: list[Progress] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Text(f"{self.action.title} ({self.action.name})", style="bold"), id="action-title"
-            )
+        """The box: target, count, choices, sample, statement, status, confirmation, buttons."""
+        with Vertical(id="action-box") as box:
+            box.border_title = Text(f"{self.action.title} · {self.action.name}")
+            yield Static(target_text(self.raw), id="action-target")
+            yield Static(Text("loading the preview…"), id="action-count")
             with Vertical(id="action-choices"):
                 for i, choice in enumerate(self.choices):
-                    yield Button(choice.label, id=f"choice-{i}")
-            yield Static(Text("loading the preview…"), id="action-count")
-            with VerticalScroll(id="action-body"):
+                    yield Button(choice.label, id=f"choice-{i}", compact=True)
+            with VerticalScroll(id="action-sample-box") as sample:
+                sample.border_title = "rows"
                 yield Static(Text(""), id="action-sample")
+            with VerticalScroll(id="action-statement-box") as statement:
+                statement.border_title = "will run"
                 yield Static(Text(""), id="action-statement")
-            yield Input(
-                placeholder="type the row count to confirm", id="action-confirm", disabled=True
-            )
             yield ProgressBar(total=1, id="action-progress", show_eta=False)
             yield Static(Text(""), id="action-status")
-            with Horizontal():
-                yield Button("Apply", id="action-apply", variant="warning", disabled=True)
-                yield Button("Cancel", id="action-cancel")
+            with Horizontal(id="action-confirm-row"):
+                yield Static(Text("confirm ", style="bold"), id="action-confirm-label")
+                yield ConsoleInput(placeholder="type the row count to confirm",
+                                   id="action-confirm", disabled=True, compact=True)
+            with Horizontal(id="action-buttons"):
+                yield Button("Apply", id="action-apply", variant="warning", disabled=True,
+                             compact=True)
+                yield Button("Cancel", id="action-cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#action-progress", ProgressBar).display = False
+        """Choose first (actions with a direction), else start the preview."""
         if self.choices:
-            self._set("#action-count", Text("choose what to do"))
+            self.state = "choose"
+            self._set("#action-count", Text("choose what to do", style="bold"))
             self.query_one("#choice-0", Button).focus()
         else:
-            self.query_one("#action-choices").display = False
             self._start_preview()
+
+    def watch_state(self, state: DialogState) -> None:
+        """Show the parts of ``state`` (CSS classes ``-<state>``) and label the close button."""
+        for name in CLOSE_LABEL:
+            self.set_class(name == state, f"-{name}")
+        close = self.query_one("#action-cancel", Button)
+        close.label = CLOSE_LABEL[state]
+        close.refresh(layout=True)  # a label does not re-lay its button by itself
 
     @on(Button.Pressed, "#action-choices Button")
     def _chosen(self, event: Button.Pressed) -> None:
         index = int(str(event.button.id).split("-")[1])
         self.raw.update(self.choices[index].values)
-        self.query_one("#action-choices").display = False
+        self._set("#action-target", target_text(self.raw))
         self._start_preview()
 
     def _start_preview(self) -> None:
+        self.state = "loading"
+        self._set("#action-count", Text("loading the preview…"))
         ctx = make_context(self.app)
         raw = dict(self.raw)
         self.run_worker(
@@ -228,29 +254,42 @@ class ActionDialog(ModalScreen[Result | None]):
     @on(PreviewReady)
     def _show_preview(self, message: PreviewReady) -> None:
         if message.error is not None or message.preview is None:
-            self._set("#action-count", Text(clean(message.error), style="bold red"))
+            self._refuse(message.error or "the preview failed", "cannot preview")
             return
         preview = self.preview = message.preview
         self.refusal = message.refusal
+        self.add_class("-previewed")
         self._set("#action-count", Text(_count_line(preview), style="bold"))
         self._set("#action-sample", _sample_table(preview))
-        self._set("#action-statement", Text("will run:\n" + preview.statement.strip()))
-        confirm = self.query_one("#action-confirm", Input)
+        self.query_one("#action-sample-box").border_title = _sample_title(preview)
+        self._set("#action-statement", Text(preview.statement.strip()))
         if preview.count == 0:
+            self.state = "nothing"
             why = f": {clean(preview.done)}" if preview.done else ""
             self._set("#action-status", Text(f"nothing to do{why}; nothing will be written"))
+            self.query_one("#action-cancel", Button).focus()
         elif self.refusal:
-            self._set("#action-status", Text(clean(self.refusal)))
+            self._refuse(self.refusal)
         else:
-            env = make_context(self.app).profile.environment
-            confirm.placeholder = (
-                f"type {preview.count} {env} to confirm"
-                if env == "production"
-                else f"type {preview.count} to confirm"
-            )
-            confirm.disabled = False
-            self.query_one("#action-apply", Button).disabled = False
-            confirm.focus()
+            self._ask_confirmation(preview)
+
+    def _refuse(self, reason: str, label: str = "refused") -> None:
+        """Refused (or the preview failed): the reason, and no way to apply."""
+        self.state = "refused"
+        self._set("#action-status", Text(f"{label}: {clean(reason, None)}", style="bold red"))
+        self.query_one("#action-cancel", Button).focus()
+
+    def _ask_confirmation(self, preview: Preview) -> None:
+        env = make_context(self.app).profile.environment
+        typed = f"{preview.count} {env}" if env == "production" else f"{preview.count}"
+        confirm = self.query_one("#action-confirm", Input)
+        confirm.placeholder = f"type {typed} to confirm"
+        confirm.disabled = False
+        self.query_one("#action-apply", Button).disabled = False
+        self._set("#action-status", Text(f"type {typed} and enter (or Apply) to change "
+                                         f"{preview.count} rows; escape cancels"))
+        self.state = "confirm"
+        confirm.focus()
 
     @on(Input.Submitted, "#action-confirm")
     @on(Button.Pressed, "#action-apply")
@@ -265,7 +304,7 @@ class ActionDialog(ModalScreen[Result | None]):
                 self.preview, ctx, expect=expect, typed_env=typed[1] if len(typed) > 1 else None
             )
         except Refused as exc:
-            self._set("#action-status", Text(exc.message))
+            self._set("#action-status", Text(exc.message, style="bold red"))
             return
         self._start_apply(ctx, self.preview)
 
@@ -273,17 +312,32 @@ class ActionDialog(ModalScreen[Result | None]):
         self.applying = True
         self.query_one("#action-confirm", Input).disabled = True
         self.query_one("#action-apply", Button).disabled = True
-        self.query_one("#action-cancel", Button).label = "Cancel after this batch"
-        bar = self.query_one("#action-progress", ProgressBar)
-        bar.update(total=max(len(preview.batches), 1), progress=0)
-        bar.display = True
-        self._set("#action-status", Text("applying…"))
+        self.show_applying(preview, None)
         self.run_worker(
             lambda: self._apply_worker(ctx, preview),
             thread=True,
             exclusive=True,
             group="action-apply",
         )
+
+    def show_applying(self, preview: Preview, progress: Progress | None) -> None:
+        """Show the apply in progress: the bar and the batches committed so far.
+
+        Args:
+            preview: the preview being applied.
+            progress: the last committed batch, or None before the first.
+        """
+        self.state = "applying"
+        bar = self.query_one("#action-progress", ProgressBar)
+        total = progress.batches if progress else max(len(preview.batches), 1)
+        bar.update(total=total, progress=progress.batch_no if progress else 0)
+        if progress is None:
+            line = f"applying {preview.count} rows…"
+        else:
+            line = (f"batch {progress.batch_no}/{progress.batches} committed: "
+                    f"{progress.affected} of {progress.previewed} rows")
+        self._set("#action-status", Text(line + "; escape stops after the batch in flight"))
+        self.query_one("#action-cancel", Button).focus()
 
     def _apply_worker(self, ctx: ActionContext, preview: Preview) -> None:
         def progress(p: Progress) -> None:
@@ -314,21 +368,22 @@ class ActionDialog(ModalScreen[Result | None]):
 
     @on(ApplyProgress)
     def _progress(self, message: ApplyProgress) -> None:
-        p = message.progress
-        self.progress_seen.append(p)
-        self.query_one("#action-progress", ProgressBar).update(progress=p.batch_no)
-        self._set(
-            "#action-status",
-            Text(f"batch {p.batch_no}/{p.batches} committed: {p.affected} of {p.previewed} rows"),
-        )
+        self.progress_seen.append(message.progress)
+        if self.applying and self.preview is not None:
+            self.show_applying(self.preview, message.progress)
 
     @on(ApplyDone)
     def _done(self, message: ApplyDone) -> None:
         self.applying = False
         self.result = message.result
-        self._set("#action-status", Text(clean(message.result.message, None)))
-        self.query_one("#action-cancel", Button).label = "Close"
         ok = message.result.exit_code == 0
+        style = "bold" if ok else "bold red"
+        self._set("#action-status", Text(clean(message.result.message, None), style=style))
+        if self.preview is not None and self.progress_seen:
+            bar = self.query_one("#action-progress", ProgressBar)
+            bar.update(progress=self.progress_seen[-1].batch_no)
+        self.state = "done"
+        self.query_one("#action-cancel", Button).focus()
         self.app.notify(
             clean(message.result.message, 200),
             severity="information" if ok else "error",
@@ -348,6 +403,26 @@ class ActionDialog(ModalScreen[Result | None]):
         self.query_one(selector, Static).update(content)
 
 
+def target_text(raw: dict[str, Any]) -> Text:
+    """What the action acts on, from its parameters (Text, sanitised, no markup)."""
+    text = Text(no_wrap=False, overflow="fold")
+    text.append("acts on  ", style="bold")
+    shown = [(k, v) for k, v in raw.items() if v is not None]
+    if not shown:
+        return text.append("every row the preview lists below")
+    for i, (name, value) in enumerate(shown):
+        text.append(" · " if i else "")
+        text.append(f"{name} ", style="dim")
+        text.append(clean(value, 120))
+    return text
+
+
+def _sample_title(preview: Preview) -> str:
+    if preview.count > len(preview.sample):
+        return f"rows: the first {len(preview.sample)} of {preview.count}"
+    return f"rows: {preview.count}"
+
+
 def _count_line(preview: Preview) -> str:
     line = f"{preview.count} rows would change"
     if len(preview.batches) > 1:
@@ -362,6 +437,4 @@ def _sample_table(preview: Preview) -> Table:
         table.add_column(Text(column), overflow="ellipsis", no_wrap=True, max_width=38)
     for row in preview.sample:
         table.add_row(*(Text(row.get(c, "")) for c in preview.columns))
-    if preview.count > len(preview.sample):
-        table.caption = f"first {len(preview.sample)} of {preview.count}"
     return table

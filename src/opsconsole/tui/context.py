@@ -1,47 +1,46 @@
-"""What every screen and panel needs from the app: catalog, monitoring session and clock.
+"""What every screen and panel needs from the console: catalog, monitoring session, settings.
 
-Passed explicitly to screens and widgets so they never reach into the app object.
+Passed explicitly to screens and widgets so they never reach into the app object for it. The
+changing state (results, pause, write mode, connection) is not here: it lives in the app's
+reactive attributes, which screens and widgets ``watch``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
-
-from textual.screen import Screen
+from typing import Any
 
 from opsconsole.catalog import Catalog, ScreenSpec, TableSpec
 from opsconsole.checks import tables
 from opsconsole.checks.monitor import Monitor
-
-Clock = Callable[[], datetime]
-
-
-class Host(Protocol):
-    """What screens may ask of the app (implemented by ``OpsConsoleApp``)."""
-
-    def screen_shown(self, screen: Screen[Any]) -> None:
-        """A console screen became active: push the header, results and stale data to it."""
-
-    def goto(self, screen_id: str) -> None:
-        """Switch to the screen ``screen_id`` ("overview" or a spec id)."""
+from opsconsole.tui.keys import ScreenEntry
+from opsconsole.tui.settings import Clock, ConsoleSettings
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConsoleContext:
-    """Shared, read-mostly state of one console.
+    """Shared, read-only state of one console.
 
     Attributes:
         catalog: the loaded catalog.
         monitor: the read-only monitoring session (use only from thread workers).
-        clock: "now" (aware datetime); injected by tests.
+        settings: clock, refresh and drawing settings.
+        screens: every screen in navigation order (Overview first).
     """
 
     catalog: Catalog
     monitor: Monitor
-    clock: Clock
+    settings: ConsoleSettings
+    screens: tuple[ScreenEntry, ...]
+
+    @property
+    def clock(self) -> Clock:
+        """The console's clock (aware datetime)."""
+        return self.settings.clock
+
+    def entry(self, screen_id: str) -> ScreenEntry | None:
+        """The navigation entry of ``screen_id`` ("overview" or a spec id), or None."""
+        return next((e for e in self.screens if e.id == screen_id), None)
 
     def owner(self, table_id: str) -> ScreenSpec:
         """The screen that declares table ``table_id``. Raises KeyError when none does."""

@@ -1,11 +1,13 @@
 """Messages that workers post back to the UI (workers never touch widgets).
 
 Each carries the generation of the request that produced it, so a result older than what is
-already on screen is dropped.
+already on screen is dropped. A message that a newer one of its kind makes obsolete says so in
+``can_replace`` (Textual then handles only the newer one), so a burst does not flood the UI.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from textual.message import Message
@@ -15,8 +17,9 @@ from opsconsole.checks.tables import Page
 from opsconsole.connection.db import ServerInfo
 
 
+@dataclass
 class ChecksRefreshed(Message):
-    """Every check ran.
+    """Every check ran (posted to the app).
 
     Attributes:
         generation: the request's generation (int).
@@ -27,39 +30,37 @@ class ChecksRefreshed(Message):
             running (their previous results, if any, stand in).
     """
 
-    def __init__(
-        self,
-        generation: int,
-        results: list[CheckResult],
-        info: ServerInfo | None,
-        duration_s: float,
-        *,
-        partial: bool = False,
-    ) -> None:
-        super().__init__()
-        self.generation = generation
-        self.results = results
-        self.info = info
-        self.duration_s = duration_s
-        self.partial = partial
+    generation: int
+    results: list[CheckResult]
+    info: ServerInfo | None
+    duration_s: float
+    partial: bool = False
+
+    def can_replace(self, message: Message) -> bool:
+        """A pending result of this or a later refresh makes this one obsolete."""
+        return isinstance(message, ChecksRefreshed) and message.generation >= self.generation
 
 
+@dataclass
 class DatabaseUnavailable(Message):
-    """The monitoring session is lost or could not be opened.
+    """The monitoring session is lost or could not be opened (posted to the app).
 
     Attributes:
         generation: the request's generation (int; 0 for table loads).
         error: one line, no password.
     """
 
-    def __init__(self, generation: int, error: str) -> None:
-        super().__init__()
-        self.generation = generation
-        self.error = error
+    generation: int
+    error: str
+
+    def can_replace(self, message: Message) -> bool:
+        """A later loss of the same request says the same."""
+        return isinstance(message, DatabaseUnavailable) and message.generation == self.generation
 
 
-class PageLoaded(Message):
-    """A table page arrived (or failed).
+@dataclass
+class PageLoaded(Message, bubble=False):
+    """A table page arrived, or failed (posted to its panel).
 
     Attributes:
         generation: the panel's request generation (int).
@@ -69,18 +70,31 @@ class PageLoaded(Message):
         error: the connection error when ``page`` is None.
     """
 
-    def __init__(
-        self,
-        generation: int,
-        page: Page | None,
-        *,
-        append: bool,
-        fetched_at: datetime,
-        error: str | None = None,
-    ) -> None:
-        super().__init__()
-        self.generation = generation
-        self.page = page
-        self.append = append
-        self.fetched_at = fetched_at
-        self.error = error
+    generation: int
+    page: Page | None
+    append: bool
+    fetched_at: datetime
+    error: str | None = None
+
+    def can_replace(self, message: Message) -> bool:
+        """A later reload from the top supersedes any earlier page (it re-reads them all)."""
+        return (
+            isinstance(message, PageLoaded)
+            and not message.append
+            and message.generation > self.generation
+        )
+
+
+@dataclass
+class ReloadTables(Message, bubble=False):
+    """Refresh now: the screen this is posted to reloads the tables it shows.
+
+    Attributes:
+        force: True for a refresh the engineer asked for (``r``, after an action).
+    """
+
+    force: bool = True
+
+    def can_replace(self, message: Message) -> bool:
+        """Two reloads in a row are one."""
+        return isinstance(message, ReloadTables)

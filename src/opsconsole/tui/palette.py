@@ -1,56 +1,66 @@
-"""Command-palette entries: every screen and every guarded action, found by name."""
+"""The command palette's commands, as data: a title to search, a help line, an action string.
+
+The app turns each into a Textual ``SystemCommand`` that runs the action string with
+``App.run_action``; this module knows the screens and actions of the catalog, not the app.
+``ctrl+p`` searches all of them, ``:`` only the screens (as in k9s).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from textual.app import SystemCommand
-
-from opsconsole.catalog import ActionRef, ScreenSpec
-from opsconsole.tui.action_dialog import open_action
-from opsconsole.tui.screens import SpecScreen
-
-if TYPE_CHECKING:
-    from opsconsole.tui.app import OpsConsoleApp
+from opsconsole.tui.keys import ScreenEntry, goto_action
 
 
-def commands(app: OpsConsoleApp) -> Iterator[SystemCommand]:
-    """Screens ("Moderation"), actions ("Action: replay-jobs") and the console's own keys."""
-    yield SystemCommand("Overview", "Every check, worst first (key 1)", _goto(app, "overview"))
-    for spec in app.catalog.screens:
-        if spec.key:
-            yield SystemCommand(
-                spec.title, f"Open the {spec.title} screen (key {spec.key})", _goto(app, spec.id)
-            )
-    for spec in app.catalog.screens:
-        for ref in spec.actions:
+@dataclass(frozen=True)
+class PaletteCommand:
+    """One palette entry.
+
+    Attributes:
+        title: what the engineer types ("Moderation", "Action: replay-jobs").
+        help: one line under the title.
+        action: the app action string run when chosen, e.g. ``goto('jobs')``.
+    """
+
+    title: str
+    help: str
+    action: str
+
+
+def screen_commands(entries: Iterable[ScreenEntry]) -> list[PaletteCommand]:
+    """One command per screen, keyed or not."""
+    out = []
+    for entry in entries:
+        key = f" (key {entry.key})" if entry.key else " (palette only)"
+        out.append(PaletteCommand(entry.title, f"Open the {entry.title} screen{key}",
+                                  goto_action(entry.id)))
+    return out
+
+
+def action_commands(entries: Iterable[ScreenEntry]) -> list[PaletteCommand]:
+    """One command per guarded action of every screen ("Action: replay-jobs")."""
+    out = []
+    for entry in entries:
+        for ref in entry.spec.actions if entry.spec else []:
             key = f", key {ref.key}" if ref.key else ""
-            yield SystemCommand(
+            out.append(PaletteCommand(
                 f"Action: {ref.name}",
-                f"{ref.title} ({spec.title} screen{key})",
-                _action(app, spec, ref),
-            )
-    yield SystemCommand(
-        "Refresh now", "Run the checks and reload the table (r)", app.action_refresh
-    )
-    yield SystemCommand("Pause or resume refresh", "Toggle auto-refresh (p)", app.action_pause)
-    yield SystemCommand("Write mode", "Switch write mode on or off (w)", app.action_write_mode)
-    yield SystemCommand("Help", "Keys and the screen's actions (?)", app.action_help)
+                f"{ref.title} ({entry.title} screen{key})",
+                f"open_action('{entry.id}', '{ref.name}')",
+            ))
+    return out
 
 
-def _goto(app: OpsConsoleApp, screen_id: str) -> Callable[[], None]:
-    return lambda: app.goto(screen_id)
+CONSOLE_COMMANDS = [
+    PaletteCommand("Refresh now", "Run every check and reload the table (r)", "refresh"),
+    PaletteCommand("Pause or resume refresh", "Toggle auto-refresh (p)", "pause"),
+    PaletteCommand("Write mode", "Switch write mode on or off (w)", "write_mode"),
+    PaletteCommand("Help", "Keys, screens, legend and the connection (?)", "help"),
+]
 
 
-def _action(app: OpsConsoleApp, spec: ScreenSpec, ref: ActionRef) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        if spec.key:
-            await app.switch_mode(spec.id)
-        screen = app.screen
-        if isinstance(screen, SpecScreen) and screen.spec.id == spec.id:
-            screen.action_run_action(ref.name)
-        else:
-            open_action(app, spec, ref, None)
-
-    return run
+def commands(entries: Iterable[ScreenEntry]) -> list[PaletteCommand]:
+    """Every palette command: screens, actions, then the console's own."""
+    entries = list(entries)
+    return [*screen_commands(entries), *action_commands(entries), *CONSOLE_COMMANDS]

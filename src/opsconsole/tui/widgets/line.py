@@ -12,15 +12,21 @@ from textual.widget import Widget
 
 
 class TextLine(Widget):
-    """One line of inert rich Text; :meth:`set_text` repaints only when the text changed."""
+    """One line of inert rich Text; :meth:`set_text` repaints only when the text changed.
 
-    DEFAULT_CSS = """
-    TextLine { height: 1; width: 1fr; }
+    Args:
+        text: the first text.
+        fit: the line is as wide as its text (``width: auto``): a text of another width lays
+            the line out again (rare: e.g. "read-only" becoming "WRITES ON 15:00 left").
     """
 
-    def __init__(self, text: Text | None = None, *, id: str | None = None, classes: str = ""):
+    def __init__(
+        self, text: Text | None = None, *, id: str | None = None, classes: str = "",
+        fit: bool = False,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._text = text or Text()
+        self._fit = fit
 
     @property
     def text(self) -> Text:
@@ -31,8 +37,9 @@ class TextLine(Widget):
         """Show ``text``; returns True when it differed from what was shown."""
         if text == self._text:
             return False
+        relayout = self._fit and text.cell_len != self._text.cell_len
         self._text = text
-        self.refresh()
+        self.refresh(layout=relayout)
         return True
 
     def render(self) -> Text:

@@ -1,0 +1,1 @@
+"""The console's screens: the Overview, one generic screen per ScreenSpec, and drill-downs."""

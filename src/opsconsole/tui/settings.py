@@ -1,0 +1,61 @@
+"""How one console behaves: its clock, its refresh, and what it draws (no database here).
+
+The product runs with the defaults. Tests and screenshots use :meth:`ConsoleSettings.quiet`:
+a fixed clock, no auto-refresh timer, no host name, no toasts (they are still recorded in
+``app.notices``), no cursor blink and no animation, so every frame is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from opsconsole.checks import utc_now
+
+Clock = Callable[[], datetime]
+AnimationLevel = Literal["none", "basic", "full"]
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The console's behaviour that is not the connection.
+
+    Attributes:
+        clock: "now" (aware datetime); the header age and time-relative checks use it.
+        refresh_s: auto-refresh interval in seconds (None: the profile's).
+        auto_refresh: False: refresh at start and on ``r`` only (no timer is armed).
+        show_target: show ``user@host/db`` in the header and help (False: hidden).
+        toasts: show notifications as toasts (False: only recorded in ``app.notices``).
+        cursor_blink: let text inputs blink their cursor.
+        animation_level: Textual's animation level.
+        tick_s: how often the header's clock ticks, in seconds.
+    """
+
+    clock: Clock = utc_now
+    refresh_s: float | None = None
+    auto_refresh: bool = True
+    show_target: bool = True
+    toasts: bool = True
+    cursor_blink: bool = True
+    animation_level: AnimationLevel = "full"
+    tick_s: float = 1.0
+
+    @classmethod
+    def quiet(cls, clock: Clock, **changes: object) -> ConsoleSettings:
+        """A deterministic, silent console (tests, screenshots).
+
+        Args:
+            clock: the fixed "now".
+            changes: fields to override, e.g. ``auto_refresh=True`` for tests of the timer.
+        """
+        base = cls(
+            clock=clock,
+            auto_refresh=False,
+            show_target=False,
+            toasts=False,
+            cursor_blink=False,
+            animation_level="none",
+        )
+        return replace(base, **changes)  # type: ignore[arg-type]

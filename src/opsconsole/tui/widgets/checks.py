@@ -1,0 +1,163 @@
+"""The list of check results (the Overview's and each screen's), drawn as one rich Table.
+
+It compares what it would show with what is on screen and does nothing when it is the same;
+its highlight follows a check, not a row number, so a refresh that reorders the list does not
+move it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from opsconsole.checks import CheckResult, Status
+from opsconsole.render import cells
+
+WIDE = 100  # at this width and above, extra columns (screen, value) are shown
+
+
+class ChecksView(Widget):
+    """Check results as compact rows: status, title, summary (and screen, value when wide)."""
+
+    def __init__(self, *, show_screen: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._show_screen = show_screen
+        self._results: list[CheckResult] = []
+        self._titles: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+        self._note: Text | None = None
+        self._key: tuple[Any, ...] | None = None
+        # The highlight follows a check, not a row: a refresh that reorders the list (worst
+        # first) must not move it onto another check under the engineer's eyes.
+        self._cursor_id: str | None = None
+        self._cursor_at = 0
+
+    @property
+    def results(self) -> list[CheckResult]:
+        """The checks shown, in order."""
+        return list(self._results)
+
+    @property
+    def cursor(self) -> int | None:
+        """The highlighted row (int), or None before the first arrow key."""
+        if self._cursor_id is None:
+            return None
+        return next((i for i, r in enumerate(self._results) if r.id == self._cursor_id), None)
+
+    def move_cursor(self, step: int) -> int | None:
+        """Move the highlight by ``step`` rows (the first press lands on the first row).
+
+        Returns:
+            The highlighted row's line within the widget (int, for scrolling), or None when
+            there are no rows.
+        """
+        at = self.cursor
+        self._highlight(0 if at is None else at + step)
+        self._repaint()
+        at = self.cursor
+        if at is None:
+            return None
+        return at + (1 if self._note is not None else 0)
+
+    def selected(self) -> CheckResult | None:
+        """The highlighted check, else the first one shown (worst first), else None."""
+        if not self._results:
+            return None
+        return self._results[self.cursor or 0]
+
+    def _highlight(self, at: int) -> None:
+        if not self._results:
+            self._cursor_id = None
+            return
+        self._cursor_at = max(0, min(len(self._results) - 1, at))
+        self._cursor_id = self._results[self._cursor_at].id
+
+    def show(
+        self,
+        results: Sequence[CheckResult],
+        titles: dict[str, str],
+        note: Text | None = None,
+        keys: dict[str, str] | None = None,
+    ) -> None:
+        """Show ``results`` (in the given order); repaint only when what is shown differs.
+
+        Args:
+            results: the checks to show.
+            titles: screen id -> screen title (shown when wide and ``show_screen``).
+            note: a line above the list (e.g. "connection lost"), or None.
+            keys: screen id -> the key that opens it (shown instead of the title when narrow).
+        """
+        self._results, self._titles, self._note = list(results), titles, note
+        self._keys = keys or {}
+        if self._cursor_id is not None:
+            at = self.cursor
+            # Where its check is now, or, when it left the list, the row where it last was.
+            self._highlight(self._cursor_at if at is None else at)
+        self._repaint()
+
+    def _repaint(self) -> None:
+        note = self._note
+        key = (self.size.width >= WIDE, tuple(self._rows()), note.plain if note else None,
+               self._cursor_id)
+        if key == self._key:
+            return
+        self._key = key
+        self.refresh(layout=True)
+
+    def _rows(self) -> list[tuple[Status, str, str, str, str]]:
+        wide = self.size.width >= WIDE
+        return [
+            (
+                r.status,
+                self._screen_label(r.screen, wide),
+                r.title,
+                cells.check_value(r) if wide else "",
+                r.summary,
+            )
+            for r in self._results
+        ]
+
+    def _screen_label(self, screen_id: str, wide: bool) -> str:
+        if not self._show_screen:
+            return ""
+        if wide:
+            return self._titles.get(screen_id, screen_id)
+        return self._keys.get(screen_id, " ")
+
+    def render(self) -> RenderableType:
+        """A rich Table sized to the widget (every cell is Text: no markup)."""
+        wide = self.size.width >= WIDE
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(width=4, no_wrap=True)
+        if self._show_screen:
+            table.add_column(width=13 if wide else 1, no_wrap=True, overflow="ellipsis")
+        table.add_column(ratio=2, no_wrap=True, overflow="ellipsis", max_width=44)
+        if wide:
+            table.add_column(width=13, no_wrap=True, justify="right", overflow="ellipsis")
+        table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
+        for result, (status, screen, title, value, summary) in zip(
+            self._results, self._rows(), strict=True
+        ):
+            row: list[Text] = [cells.status_text(status)]
+            if self._show_screen:
+                row.append(Text(screen, style="dim"))
+            row.append(Text(title))
+            if wide:
+                row.append(Text(value))
+            row.append(Text(summary, style="dim" if result.error else ""))
+            table.add_row(*row, style="reverse" if result.id == self._cursor_id else None)
+        if not self._results:
+            empty = [Text("") for _ in table.columns]
+            empty[2 if self._show_screen else 1] = Text("no checks to show", style="dim")
+            table.add_row(*empty)
+        if self._note is None:
+            return table
+        grid = Table.grid(expand=True)
+        grid.add_row(self._note)
+        grid.add_row(table)
+        return grid
