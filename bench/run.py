@@ -51,7 +51,7 @@ from stats import summary  # noqa: E402
 from tests import plans  # noqa: E402
 
 from opsconsole import catalog, checks  # noqa: E402
-from opsconsole.catalog import introspect  # noqa: E402
+from opsconsole.catalog import introspect, verify  # noqa: E402
 from opsconsole.connection import db  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -313,13 +313,12 @@ def refresh_once(dsn: str, cat: catalog.Catalog) -> dict[str, Any]:
 def explain_pass(dsn: str, cat: catalog.Catalog,
                  conn: db.Connection | None = None) -> dict[str, Any]:
     """The server's own time for the same queries: EXPLAIN (ANALYZE, TIMING OFF) of every
-    check query with the same parameters, and of the three introspection queries. On a fresh
+    check query with the same parameters, and of the introspection queries. On a fresh
     session, or on ``conn`` (the console's kept session) when given."""
     out: dict[str, Any] = {"checks": {}, "introspect": {}}
     with contextlib.ExitStack() as stack:
         if conn is None:
             conn = stack.enter_context(db.connect(dsn, statement_timeout_ms=120_000))
-        schema = introspect.inspect(conn, cat)
         now = checks.utc_now()
 
         def one(query_sql: str, params: dict[str, Any]) -> dict[str, float]:
@@ -332,10 +331,11 @@ def explain_pass(dsn: str, cat: catalog.Catalog,
             return {"exec_ms": float(plan["Execution Time"]),
                     "plan_ms": float(plan.get("Planning Time", 0.0)), "jit_ms": float(jit)}
 
-        for ref in ("introspect.relations", "introspect.columns", "introspect.functions"):
+        for ref in ("introspect.objects", "introspect.fingerprint"):
             out["introspect"][ref] = one(cat.query(ref).sql, {})
-        for screen, spec in cat.checks():
-            if schema.missing(screen.requires) or schema.missing(spec.requires):
+        report = verify.verified(conn, cat)
+        for _screen, spec in cat.checks():
+            if not report.runnable("check", spec.id):
                 continue  # run_all does not run it either
             out["checks"][spec.id] = one(cat.query(spec.query).sql, {"now": now, **spec.params})
     out["exec_ms"] = sum(v["exec_ms"] for v in out["checks"].values())

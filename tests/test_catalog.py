@@ -104,7 +104,9 @@ def test_catalog_dir_without_screens_says_what_to_do(tmp_path: Path) -> None:
 
 def test_bad_requires_item_is_rejected(copy_root: Path) -> None:
     path = copy_root / "screens" / "jobs.toml"
-    path.write_text(path.read_text().replace('requires = ["public.sms_outbound_jobs"]',
+    path.write_text(path.read_text().replace('id = "jobs.stuck_running"',
+                                             'id = "jobs.stuck_running"\n'
                                              'requires = ["sms_outbound_jobs"]'))
-    with pytest.raises(BadInput, match=r"is not schema\.relation"):
+    with pytest.raises(BadInput, match=r"jobs\.toml: checks\.2\.requires\.0: .*is not "
+                                       r"schema\.relation"):
         catalog.load(copy_root)

@@ -50,6 +50,6 @@ def test_missing_column_is_unknown_naming_it(fresh_seeded_dsn: str) -> None:
                                                     clock=lambda: ANCHOR)}
     failed = results["jobs.failed_last_hour"]
     assert failed.status is checks.Status.UNKNOWN and failed.installed
-    assert failed.error == ("not installed: column public.sms_outbound_jobs.last_error "
-                            "(adapt queries/jobs.sql)")
+    assert failed.error == ('column "last_error" does not exist; public.sms_outbound_jobs has '
+                            "error_message: adapt queries/jobs.sql:6")
     assert results["jobs.oldest_pending_age"].status is not checks.Status.UNKNOWN
