@@ -59,7 +59,9 @@ class CheckSpec(_Spec):
 
     ``shape = "row"`` reads one row whose columns become ``values``; ``shape = "breakdown"``
     reads rows of (``key_column``, ``count_column``) and sums them per key into ``values``.
-    Thresholds are strict: ``warning_above = 0`` means "WARNING when value > 0".
+    Thresholds are strict: ``warning_above = 0`` means "WARNING when value > 0". The warning
+    thresholds apply to ``warning_value`` when it names another column (e.g. CRITICAL on the
+    critical findings, WARNING on all of them).
     """
 
     id: str = Field(pattern=ID_RE)
@@ -74,6 +76,7 @@ class CheckSpec(_Spec):
     critical_above: float | None = None
     warning_below: float | None = None
     critical_below: float | None = None
+    warning_value: str | None = None
     when_null: Literal["unknown", "ok"] = "unknown"
     null_summary: str = "no data"
     summary: str

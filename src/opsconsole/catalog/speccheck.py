@@ -76,8 +76,10 @@ def check_problems(
                 if name not in extra and name not in allowed:
                     out.append(_not_held("summary", name, key_vocabulary))
         return out
-    problem = missing("value", spec.value)
-    out += [problem] if problem else []
+    for key in ("value", "warning_value"):
+        name = getattr(spec, key)
+        problem = missing(key, name) if name is not None else None
+        out += [problem] if problem else []
     known = set(cols) | extra | {c[:-2] for c in cols if c.endswith("_s")}
     for name in placeholders(spec.summary):
         if name not in known:

@@ -344,7 +344,8 @@ def _judge(spec: CheckSpec, value: float | None, values: dict[str, Any]) -> tupl
             return Status.OK, spec.null_summary
         return Status.UNKNOWN, f"no value in column '{spec.value}'"
     status = Status.OK
-    if _beyond(value, spec.warning_above, spec.warning_below):
+    warn_on = _number(values.get(spec.warning_value)) if spec.warning_value else value
+    if warn_on is not None and _beyond(warn_on, spec.warning_above, spec.warning_below):
         status = Status.WARNING
     if _beyond(value, spec.critical_above, spec.critical_below):
         status = Status.CRITICAL
