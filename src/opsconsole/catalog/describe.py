@@ -70,6 +70,7 @@ class Description:
         utility: True for a utility statement (ALTER, LOCK, ...), which the server parses but
             does not analyse until it runs (bool).
         param_categories: each parameter -> its type's ``typcategory`` (dict[str, str]).
+        param_oids: each parameter -> its type's oid (dict[str, int]).
     """
 
     ref: str
@@ -77,6 +78,7 @@ class Description:
     columns: tuple[Column, ...] = ()
     utility: bool = False
     param_categories: dict[str, str] = field(default_factory=dict)
+    param_oids: dict[str, int] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:
@@ -299,7 +301,7 @@ class _Parsed:
             )
             for i in range(res.nfields)
         )
-        return Description(self.query.ref, params, columns, self.utility, categories)
+        return Description(self.query.ref, params, columns, self.utility, categories, oid_of)
 
 
 @contextmanager
@@ -331,6 +333,25 @@ def _exchange(
     if result.error_field(pq.DiagnosticField.SQLSTATE) == b"57014":
         raise psycopg.errors.QueryCanceled(_text(result.error_message, conn))
     return result
+
+
+def check_input(conn: Connection, value: str, type_oid: int) -> str | None:
+    """Whether the server accepts ``value`` as input of the type ``type_oid`` (``SELECT $1`` with
+    the parameter declared of that type, in a read-only transaction rolled back).
+
+    Returns:
+        None when it does, else the server's message (sanitised).
+
+    Raises:
+        psycopg.OperationalError: the connection was lost.
+    """
+    with _read_only(conn):
+        res = _exchange(conn, lambda pg: pg.exec_params(
+            b"SELECT $1", [value.encode(conn.info.encoding, "replace")], [type_oid]))
+        if res.status == pq.ExecStatus.TUPLES_OK:
+            return None
+        primary = _text(res.error_field(pq.DiagnosticField.MESSAGE_PRIMARY), conn)
+        return sanitize.clean(primary or "rejected", 300)
 
 
 def _text(raw: bytes | None, conn: Connection) -> str:

@@ -41,6 +41,7 @@ from opsconsole.catalog.describe import (
     Failure,
     StatementFailed,
     Verification,
+    check_input,
     describe,
     describe_all,
     identifiers,
@@ -259,6 +260,21 @@ def _describe_uses(
         for ref in untyped.described:
             out.failed[ref] = _binding_failure(out.failed[ref], checks, uses)
             binding.add(ref)
+    for use in uses:  # text values are sent untyped: the server must accept them as input
+        desc = out.described.get(use.ref)
+        spec = checks.get(use.owner) if use.kind == "check" else None
+        for name, value in (spec.params.items() if spec and desc else ()):
+            assert desc is not None
+            if isinstance(value, str) and name in desc.param_oids:
+                refused = check_input(conn, value, desc.param_oids[name])
+                if refused is not None:
+                    out.failed[use.ref] = Failure(
+                        use.ref, f"params.{name} = {value!r} cannot be bound as "
+                        f"{desc.params[name]} ({refused})", None, None, None,
+                        catalog.spec_file("check", use.owner))
+                    del out.described[use.ref]
+                    binding.add(use.ref)
+                    break
     for use in uses:
         if use.slots and use.ref not in out.failed and use.ref not in out.described:
             try:
