@@ -244,3 +244,24 @@ def test_verified_is_cached_until_the_schema_changes(fresh_seeded_dsn: str) -> N
     assert again is not first and not again.runnable("check", "jobs.failed_last_hour")
     with db.connect(fresh_seeded_dsn) as conn:
         assert verify.verified(conn, cat) is again
+
+
+def test_a_missing_function_or_relation_is_named_with_what_the_database_has(
+    drift_dsn: str, copy_root: Path
+) -> None:
+    deliveries = copy_root / "queries" / "deliveries.sql"
+    _edit(deliveries, "SELECT public.get_feature_flag('LINK_USER_BY_PHONE') AS main_linking,",
+          "SELECT public.get_feature_flags('LINK_USER_BY_PHONE') AS main_linking,")
+    _edit(copy_root / "queries" / "moderation.sql", "FROM public.broadcast_quotas;\n\n-- name: "
+          "quota_reset_age", "FROM public.broadcast_quota;\n\n-- name: quota_reset_age")
+    cat = catalog.load(copy_root)
+    with db.connect(drift_dsn) as conn:
+        report = verify.verify_catalog(conn, cat)
+    (function,) = report.problems("check", "deliveries.feature_flags")
+    assert function.message.startswith("function public.get_feature_flags(unknown) does not "
+                                       "exist (hint: No function matches")
+    assert "; the database has public.get_feature_flag(): adapt queries/deliveries.sql:" in \
+        function.message
+    (relation,) = report.problems("check", "moderation.quota_exhausted")
+    assert relation.message.startswith('relation "public.broadcast_quota" does not exist; the '
+                                       "database has public.broadcast_quotas: adapt")

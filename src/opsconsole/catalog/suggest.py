@@ -32,8 +32,8 @@ def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     ['error_message']
     """
     pool = sorted(set(candidates) - {name})
-    words = {w for w in name.lower().split("_") if len(w) > 2}
-    shared = [c for c in pool if words & {w for w in c.lower().split("_") if len(w) > 2}]
+    words = {w for w in name.lower().split("_") if len(w) > 3}
+    shared = [c for c in pool if words & {w for w in c.lower().split("_") if len(w) > 3}]
     similar = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
     out = list(dict.fromkeys(similar + sorted(
         shared, key=lambda c: -difflib.SequenceMatcher(None, name, c).ratio())))
@@ -52,8 +52,8 @@ def suggestion(failure: Failure, sql_text: str, schema: SchemaInfo) -> str | Non
     message = failure.message
     if (m := _OPERATOR.match(message)) is not None:
         return _operands(failure, {m.group(1), m.group(3)}, sql_text, schema)
-    if failure.hint:
-        return None  # the server's own hint says it better
+    if failure.hint and failure.hint.startswith("Perhaps you meant"):
+        return None  # the server's own hint names it already
     if (m := _COLUMN.match(message)) is not None:
         return _column(m.group(2), relation_names(sql_text), schema)
     for pattern, near in ((_RELATION, _relation), (_FUNCTION, _function), (_SCHEMA, _schema)):
@@ -100,9 +100,10 @@ def _relation(name: str, schema: SchemaInfo) -> str | None:
     if elsewhere:
         return f"the database has {', '.join(elsewhere)}"
     pool = schema.relations_in(schema_name) if schema_name else sorted(schema.relations)
-    near = closest(name if schema_name else relation, pool)
+    near = closest(relation, [r.split(".", 1)[1] for r in pool])
     if near:
-        return f"the database has {', '.join(near)}"
+        full = [r for n in near for r in pool if r.split(".", 1)[1] == n]
+        return f"the database has {', '.join(full[:3])}"
     if schema_name and schema_name not in schema.schemas:
         return f"the database has no schema {schema_name}"
     return None
@@ -114,8 +115,8 @@ def _function(name: str, schema: SchemaInfo) -> str | None:
     qualified = name if "." in name else f"public.{name}"
     if qualified in schema.functions:
         return f"{qualified} takes ({schema.function_args.get(qualified, '')})"
-    schema_name = qualified.split(".", 1)[0]
-    near = closest(qualified, schema.functions_in(schema_name))
+    schema_name, bare = qualified.split(".", 1)
+    near = closest(bare, [f.split(".", 1)[1] for f in schema.functions_in(schema_name)])
     if near:
-        return f"the database has {', '.join(f + '()' for f in near)}"
+        return f"the database has {', '.join(f'{schema_name}.{f}()' for f in near)}"
     return f"no function named {qualified.split('.', 1)[1]} in schema {schema_name}"

@@ -296,6 +296,10 @@ def _vocabulary(row: dict[str, object]) -> Vocabulary:
 
 
 _CHECK_LITERAL = re.compile(rf"'((?:[^']|'')*)'(?:::{_TYPE}(?:\[\])?)?")
+_CAST_ONLY = re.compile(rf"::{_TYPE}(\[\])?")
+# After literals became L, the column C, and parentheses and spaces went: the list shapes.
+_CHECK_SHAPE = re.compile(
+    r"(?:CISNULLOR)?(?:C=ANYARRAY\[L(?:,L)*\]|CINL(?:,L)*|C=L(?:ORC=L)*)(?:ORCISNULL)?")
 
 
 def check_values(definition: str, column: str) -> tuple[str, ...] | None:
@@ -316,15 +320,11 @@ def check_values(definition: str, column: str) -> tuple[str, ...] | None:
         the allowed values (tuple[str, ...]), or None when the constraint is not such a list.
     """
     values = [m.group(1).replace("''", "'") for m in _CHECK_LITERAL.finditer(definition)]
-    skeleton = _CHECK_LITERAL.sub("L", definition)
-    skeleton = re.sub(rf"::{_TYPE}(\[\])?", "", skeleton)
+    skeleton = _CHECK_LITERAL.sub(" L ", definition)
+    skeleton = _CAST_ONLY.sub("", skeleton)
+    skeleton = re.sub(rf'(?<![\w"])(?:"{re.escape(column)}"|{re.escape(column)}|VALUE)(?![\w"])',
+                      " C ", skeleton)
     skeleton = re.sub(r"[()\s]", "", skeleton).removeprefix("CHECK")
-    col = re.escape(re.sub(r"\s", "", column))
-    names = rf'(?:"?{col}"?|VALUE)'
-    shapes = (rf"{names}=ANYARRAY\[L(,L)*\]", rf"{names}INL(,L)*", rf"{names}=L(OR{names}=L)*")
-    body = "|".join(shapes)
-    if not values or not re.fullmatch(
-        rf"(?:{names}ISNULLOR)?(?:{body})(?:OR{names}ISNULL)?", skeleton, re.I
-    ):
+    if not values or not _CHECK_SHAPE.fullmatch(skeleton):
         return None
     return tuple(dict.fromkeys(values))
