@@ -1,6 +1,10 @@
 """The catalog layer: ``queries/`` + ``screens/`` loaded, validated and checked against the server.
 
 Data flows one way: ``queries/`` + ``screens/`` -> catalog -> checks / actions -> tui | cli.
+
+The server judges the catalog on each database (:mod:`opsconsole.catalog.verify`):
+``verified(conn, catalog)`` is the once-per-session entry point, ``verify_catalog`` the uncached
+one (doctor).
 """
 
 from opsconsole.catalog.loader import default_root, load
@@ -13,6 +17,7 @@ from opsconsole.catalog.model import (
     NamedQuery,
     ScreenSpec,
     StatementUse,
+    SubsystemSpec,
     TableSpec,
 )
 
@@ -25,6 +30,7 @@ __all__ = [
     "NamedQuery",
     "ScreenSpec",
     "StatementUse",
+    "SubsystemSpec",
     "TableSpec",
     "default_root",
     "load",

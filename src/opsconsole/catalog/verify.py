@@ -198,13 +198,16 @@ def verify_catalog(conn: Connection, catalog: Catalog) -> CatalogReport:
 
 
 _CACHE: OrderedDict[tuple[str, str], CatalogReport] = OrderedDict()
+_RECENT: dict[tuple[int, int, str], tuple[float, tuple[str, str]]] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
+RECHECK_S = 1.0  # a session re-reads the fingerprint at most this often
 
 
 def verified(conn: Connection, catalog: Catalog) -> CatalogReport:
     """The catalog verified on this database, from the cache while neither the catalog nor the
-    schema changed (one fingerprint query, about 0.5 ms), else by :func:`verify_catalog`.
+    schema changed (one fingerprint query, about 0.5 ms, at most once per :data:`RECHECK_S`
+    per session), else by :func:`verify_catalog`.
 
     The cache is per process, keyed by (catalog fingerprint, schema fingerprint); the schema
     fingerprint covers the database, the role and its attributes, relations, columns, types,
@@ -221,19 +224,29 @@ def verified(conn: Connection, catalog: Catalog) -> CatalogReport:
     Raises:
         psycopg.OperationalError: the connection was lost.
     """
-    fp = introspect.fingerprint(conn, catalog)
-    key = (catalog.fingerprint or f"id:{id(catalog)}", fp)
+    ident = catalog.fingerprint or f"id:{id(catalog)}"
+    session = (id(conn), conn.pgconn.backend_pid, ident)
+    now = time.monotonic()
+    with _CACHE_LOCK:
+        recent = _RECENT.get(session)
+        if recent is not None and now - recent[0] < RECHECK_S and recent[1] in _CACHE:
+            return _CACHE[recent[1]]
+    key = (ident, introspect.fingerprint(conn, catalog))
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
+            _RECENT[session] = (now, key)
             return hit
     report = verify_catalog(conn, catalog)
-    report.fingerprint = fp
+    report.fingerprint = key[1]
     with _CACHE_LOCK:
         _CACHE[key] = report
+        _RECENT[session] = (now, key)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
+        for stale in [s for s, (at, _) in _RECENT.items() if now - at > 60 * RECHECK_S]:
+            del _RECENT[stale]
     return report
 
 

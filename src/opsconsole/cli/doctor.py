@@ -15,11 +15,16 @@ import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psycopg
+
 from opsconsole.catalog import Catalog
 from opsconsole.catalog.introspect import SchemaInfo, server_info
 from opsconsole.catalog.verify import CatalogReport, Finding, verify_catalog
+from opsconsole.checks import describe_query_error
 from opsconsole.connection import db
 from opsconsole.connection.dsn import Target
+from opsconsole.connection.dsn import target as dsn_target
+from opsconsole.errors import ConnectionFailed
 
 WIDTH = 80
 RUNNABLE, CANNOT_RUN, NOT_INSTALLED = "runnable", "cannot run", "not installed"
@@ -76,12 +81,16 @@ def diagnose(catalog: Catalog, dsn: str) -> Diagnosis:
     """Verify the catalog on the database at ``dsn`` and judge every check, table and action.
 
     Raises:
-        ConnectionFailed: the server cannot be reached.
-        psycopg.OperationalError: the connection was lost while verifying.
+        ConnectionFailed: the server cannot be reached, the connection was lost or a statement
+            timed out while verifying (one line).
     """
     with db.connect(dsn) as conn:
-        info = server_info(conn, catalog)
-        report = verify_catalog(conn, catalog)
+        try:
+            info = server_info(conn, catalog)
+            report = verify_catalog(conn, catalog)
+        except psycopg.Error as exc:
+            raise ConnectionFailed(f"doctor on {dsn_target(dsn).label()}: "
+                                   f"{describe_query_error(exc)}") from exc
     entries: list[Entry] = []
     for screen in catalog.screens:
         for check in screen.checks:
