@@ -40,7 +40,7 @@ def test_on_the_demo_database_everything_is_runnable_and_doctor_exits_0(
     assert entry["query_file"] == "queries/jobs.sql" and entry["subsystem"] == "jobs"
     assert entry["spec"].startswith("screens/jobs.toml:")
     code, text, _ = run(capsys, "doctor", "--dsn", seeded_dsn)
-    assert code == 0 and text.startswith("opsconsole doctor RUNNABLE on ")
+    assert code == 0 and text.startswith("opsconsole doctor RUNNABLE: 0 cannot run, ")
     assert "CANNOT RUN" not in text and "RUNNABLE (" in text
 
 

@@ -119,7 +119,9 @@ def test_doctor_text_is_grouped_and_fits_80_columns(
     code, out = run(capsys, "doctor", "--dsn", drift_dsn)
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith("opsconsole doctor NOT RUNNABLE on ")
+    assert re.fullmatch(r"opsconsole doctor NOT RUNNABLE: \d+ cannot run, \d+ runnable, \d+ not "
+                        r"installed", lines[0])
+    assert lines[1].startswith("on ")
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
     heads = [line.split(" (")[0] for line in lines if line and not line.startswith(" ")]
     assert heads[-3:] == ["CANNOT RUN", "NOT INSTALLED", "RUNNABLE"]

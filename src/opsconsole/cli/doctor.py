@@ -169,11 +169,11 @@ def as_text(diagnosis: Diagnosis, target: Target) -> str:
     verdict = "RUNNABLE" if diagnosis.exit_code == 0 else "NOT RUNNABLE"
     mode = "read-only" if server["read_only"] else "read-write"
     lines = [
-        f"opsconsole doctor {verdict} on {target.label()}",
-        f"{counts[RUNNABLE]} runnable, {counts[CANNOT_RUN]} cannot run, "
-        f"{counts[NOT_INSTALLED]} not installed; PostgreSQL {server['version']}, role "
-        f"{server['role']}, {mode}; {len({u.ref for u in diagnosis.report.uses})} statements "
-        f"verified in {diagnosis.report.elapsed_ms:.0f} ms",
+        f"opsconsole doctor {verdict}: {counts[CANNOT_RUN]} cannot run, {counts[RUNNABLE]} "
+        f"runnable, {counts[NOT_INSTALLED]} not installed",
+        f"on {target.label()}, PostgreSQL {server['version']}, role {server['role']}, {mode}; "
+        f"{len({u.ref for u in diagnosis.report.uses})} statements verified in "
+        f"{diagnosis.report.elapsed_ms:.0f} ms",
     ]
     lines += _cannot_run([e for e in entries if e.state == CANNOT_RUN])
     lines += _not_installed(diagnosis, [e for e in entries if e.state == NOT_INSTALLED])
