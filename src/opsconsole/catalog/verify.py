@@ -23,18 +23,15 @@ re-verifies only when the catalog, the schema, the grants or the role changed.
 
 from __future__ import annotations
 
-import functools
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg.adapt import PyFormat
 
-from opsconsole.catalog import introspect, speccheck, suggest, vocabulary
+from opsconsole.catalog import introspect, vocabulary
 from opsconsole.catalog.describe import (
     Column,
     Description,
@@ -48,9 +45,11 @@ from opsconsole.catalog.describe import (
     statement_text,
     to_positional,
 )
-from opsconsole.catalog.introspect import RowSecurity, SchemaInfo
-from opsconsole.catalog.model import Catalog, CheckSpec, StatementUse, TableSpec
-from opsconsole.catalog.vocabulary import Literal, Vocabulary
+from opsconsole.catalog.findings import ENUM_INPUT, absent, findings_of, relations
+from opsconsole.catalog.introspect import SchemaInfo
+from opsconsole.catalog.model import Catalog, CheckSpec, StatementUse
+from opsconsole.catalog.report import CatalogReport, Finding
+from opsconsole.catalog.vocabulary import Literal
 from opsconsole.connection.db import Connection
 
 __all__ = [
@@ -69,90 +68,6 @@ __all__ = [
     "verified",
     "verify_catalog",
 ]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something that keeps a check, table or action from running as written.
-
-    Attributes:
-        kind: "check" | "table" | "action" | "console" (str).
-        owner: the check id, table id or action name (str).
-        ref: the named query concerned, or "" (str).
-        message: one line: what is wrong, what the database has instead where known, and the
-            file and line (or spec file and key) to edit (str, sanitised).
-        code: "not-installed" | "requires" | "prepare" | "binding" | "vocabulary" | "column" |
-            "rls" (str).
-        location: where to edit: ``queries/jobs.sql:12`` or ``screens/jobs.toml:20`` (str).
-    """
-
-    kind: str
-    owner: str
-    ref: str
-    message: str
-    code: str = "prepare"
-    location: str = ""
-
-
-@dataclass
-class CatalogReport:
-    """Every statement the catalog uses, as the connected server judged it.
-
-    Attributes:
-        uses: the statement uses verified (list[StatementUse]).
-        verification: the server's descriptions and failures by ref.
-        findings: every problem found, in catalog order (list[Finding]).
-        schema: what the database holds (SchemaInfo).
-        subsystems: subsystem id -> the objects of its presence test that are absent (empty:
-            installed) (dict[str, list[str]]).
-        literals: ref -> the literal values it filters on or writes, derived from its SQL and
-            declared by its uses (dict[str, list[Literal]]).
-        vocabularies: ``schema.table.column`` -> what it can hold and its data holds.
-        sources: ref -> result column name -> the ``schema.table.column`` it is read from, for
-            result columns that are plain table columns (dict[str, dict[str, str]]).
-        row_security: relation -> RowSecurity, for every relation the checks and tables read.
-        binding: refs that prepare, but not with the parameter types the engine binds
-            (set[str]; their failure is in ``verification.failed``).
-        fingerprint: the schema fingerprint the report was made under ("" when not cached).
-        elapsed_ms: how long the verification took, in ms (float).
-    """
-
-    uses: list[StatementUse]
-    verification: Verification
-    findings: list[Finding] = field(default_factory=list)
-    schema: SchemaInfo = field(default_factory=lambda: SchemaInfo(frozenset(), frozenset(),
-                                                                  frozenset()))
-    subsystems: dict[str, list[str]] = field(default_factory=dict)
-    literals: dict[str, list[Literal]] = field(default_factory=dict)
-    vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
-    sources: dict[str, dict[str, str]] = field(default_factory=dict)
-    row_security: dict[str, RowSecurity] = field(default_factory=dict)
-    binding: set[str] = field(default_factory=set)
-    fingerprint: str = ""
-    elapsed_ms: float = 0.0
-
-    def problems(self, kind: str, owner: str) -> list[Finding]:
-        """The findings of one check, table or action (list[Finding]; empty: runnable)."""
-        return [f for f in self.findings if f.kind == kind and f.owner == owner]
-
-    def runnable(self, kind: str, owner: str) -> bool:
-        """Whether a check, table or action has no finding (bool)."""
-        return not self.problems(kind, owner)
-
-    def installed(self, kind: str, owner: str) -> bool:
-        """False when the owner's subsystem is absent ("not installed") (bool)."""
-        return not any(f.code == "not-installed" for f in self.problems(kind, owner))
-
-    def description(self, ref: str) -> Description | None:
-        """The server's description of ``ref``, or None when it did not prepare."""
-        return self.verification.described.get(ref)
-
-    def vocabulary(self, ref: str, result_column: str) -> Vocabulary | None:
-        """What a result column of ``ref`` can hold, when it is a plain table column (e.g. the
-        key column of a breakdown), else None."""
-        source = self.sources.get(ref, {}).get(result_column)
-        return self.vocabularies.get(source) if source else None
-
 
 def verify_catalog(conn: Connection, catalog: Catalog) -> CatalogReport:
     """Have the server prepare and describe every statement the catalog uses, and judge the
@@ -180,18 +95,18 @@ def verify_catalog(conn: Connection, catalog: Catalog) -> CatalogReport:
     report.vocabularies = vocabulary.lookup(conn, catalog, _vocabulary_columns(catalog, report))
     report.row_security = introspect.row_security(
         conn, catalog, {r for u in uses if u.kind in ("check", "table")
-                        for r in _relations(catalog, u.ref, schema)})
+                        for r in relations(catalog, u.ref, schema)})
     enum_labels = _enum_labels(conn, catalog, report.verification.failed.values())
     for use in uses:
-        for found in _findings(catalog, report, use, enum_labels):
+        for found in findings_of(catalog, report, use, enum_labels):
             if found not in report.findings:  # an owner's uses may share a problem
                 report.findings.append(found)
     used = {(u.kind, u.owner) for u in uses}
     for screen in catalog.screens:  # actions that declare no statement: judged by subsystem
         for action in screen.actions:
-            absent = _absent(catalog, report, "action", action.name)
-            if ("action", action.name) not in used and absent is not None:
-                report.findings.append(Finding("action", action.name, "", absent,
+            missing = absent(catalog, report, "action", action.name)
+            if ("action", action.name) not in used and missing is not None:
+                report.findings.append(Finding("action", action.name, "", missing,
                                                "not-installed", "screens/subsystems.toml"))
     report.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     return report
@@ -365,12 +280,9 @@ def _vocabulary_columns(catalog: Catalog, report: CatalogReport) -> set[str]:
     return columns
 
 
-_ENUM_INPUT = re.compile(r'^invalid input value for enum ([\w$."]+): "(.*)"$')
-
-
 def _enum_labels(conn: Connection, catalog: Catalog,
                  failures: Iterable[Failure]) -> dict[str, tuple[str, ...]]:
-    names = sorted({m.group(1) for f in failures if (m := _ENUM_INPUT.match(f.message))})
+    names = sorted({m.group(1) for f in failures if (m := ENUM_INPUT.match(f.message))})
     if not names:
         return {}
     rows = conn.execute(catalog.query("introspect.enum_labels").sql.encode(),
@@ -380,114 +292,3 @@ def _enum_labels(conn: Connection, catalog: Catalog,
         labels = tuple(str(v) for v in r["labels"])
         out[str(r["name"])] = out[str(r["short_name"])] = labels
     return out
-
-
-def _relations(catalog: Catalog, ref: str, schema: SchemaInfo) -> list[str]:
-    return [r for r in _mentioned(catalog.query(ref).sql) if r in schema.relations]
-
-
-@functools.lru_cache(maxsize=512)
-def _mentioned(sql_text: str) -> tuple[str, ...]:
-    return tuple(introspect.relation_names(sql_text))
-
-
-# -- findings ---------------------------------------------------------------------------------
-
-
-def _findings(catalog: Catalog, report: CatalogReport, use: StatementUse,
-              enum_labels: dict[str, tuple[str, ...]]) -> list[Finding]:
-    def finding(message: str, code: str, location: str) -> Finding:
-        return Finding(use.kind, use.owner, use.ref, message, code, location)
-
-    absent = _absent(catalog, report, use.kind, use.owner)
-    if absent is not None:
-        return [finding(absent, "not-installed", "screens/subsystems.toml")]
-    out: list[Finding] = []
-    spec_file = catalog.spec_file(use.kind, use.owner)
-    spec = _spec(catalog, use)
-    missing = report.schema.missing(spec.requires) if spec is not None else []
-    if missing:
-        out.append(finding(f"missing {', '.join(missing)}: adapt requires in {spec_file}",
-                           "requires", spec_file))
-    held = _vocabulary_findings(catalog, report, use)
-    out += [finding(m, "vocabulary", loc) for m, loc in held]
-    failure = report.verification.failed.get(use.ref)
-    if failure is not None:
-        message = _failure_line(catalog, report, failure, enum_labels)
-        enum = _ENUM_INPUT.match(failure.message)
-        if not (enum and any(f"= '{enum.group(2)}'" in m for m, _ in held)):
-            code = "binding" if use.ref in report.binding else "prepare"
-            out.append(finding(message, code, failure.location))
-    desc = report.description(use.ref)
-    if desc is not None and spec is not None and use.role == "query":
-        for problem in _spec_problems(catalog, report, spec, desc):
-            out.append(finding(f"{spec_file}: {use.kind} {use.owner}: {problem.message}: adapt "
-                               f"{problem.key} in {spec_file} or {catalog.location(use.ref)}",
-                               "column", spec_file))
-    if use.kind in ("check", "table"):
-        out += [finding(f"{rls.reason()}: it would count only the rows its policies show; run "
-                        f"the console as the table's owner or a role with BYPASSRLS", "rls",
-                        catalog.location(use.ref))
-                for r in _relations(catalog, use.ref, report.schema)
-                if (rls := report.row_security.get(r)) is not None and rls.filters]
-    return out
-
-
-def _absent(catalog: Catalog, report: CatalogReport, kind: str, owner: str) -> str | None:
-    """"not installed: relation x (subsystem s: title, source)" when the owner's subsystem is
-    absent, else None."""
-    subsystem = catalog.subsystem_of(kind, owner)
-    missing = report.subsystems.get(subsystem, []) if subsystem else []
-    if not missing:
-        return None
-    system = catalog.subsystems[subsystem or ""]
-    where = f"subsystem {subsystem}: {system.title}" + (
-        f", {system.source}" if system.source else "")
-    return f"not installed: {', '.join(missing)} ({where})"
-
-
-def _spec(catalog: Catalog, use: StatementUse) -> CheckSpec | TableSpec | None:
-    if use.kind == "check":
-        return next((c for _, c in catalog.checks() if c.id == use.owner), None)
-    if use.kind == "table":
-        return catalog.tables().get(use.owner)
-    return None
-
-
-def _spec_problems(catalog: Catalog, report: CatalogReport, spec: CheckSpec | TableSpec,
-                   desc: Description) -> list[speccheck.SpecProblem]:
-    if isinstance(spec, CheckSpec):
-        key_vocabulary = report.vocabulary(spec.query, spec.key_column)
-        return speccheck.check_problems(spec, desc, key_vocabulary)
-    return speccheck.table_problems(catalog, spec, desc, report.description)
-
-
-def _vocabulary_findings(catalog: Catalog, report: CatalogReport,
-                         use: StatementUse) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for lit in report.literals.get(use.ref, []):
-        vocab = report.vocabularies.get(lit.column)
-        if vocab is None or vocab.holds(lit.value):
-            continue
-        near = suggest.closest(lit.value, vocab.allowed or ())
-        hint = f"; closest: {', '.join(near)}" if near else ""
-        location = catalog.location(use.ref, lit.sql_line)
-        verb = "writes" if lit.writes else "filters"
-        out.append((f"{verb} {lit.column} = '{lit.value}', which the column cannot hold "
-                    f"({vocab.what()}{hint}): adapt {location}", location))
-    return out
-
-
-def _failure_line(catalog: Catalog, report: CatalogReport, failure: Failure,
-                  enum_labels: dict[str, tuple[str, ...]]) -> str:
-    text = failure.message
-    if failure.hint:
-        text += f" (hint: {failure.hint})"
-    near = suggest.suggestion(failure, catalog.query(failure.ref).sql, report.schema)
-    enum = _ENUM_INPUT.match(failure.message)
-    labels = enum_labels.get(enum.group(1).strip('"')) if enum else None
-    if enum and labels:
-        near = f"enum {enum.group(1)} holds {', '.join(labels)}"
-    if near:
-        text += f"; {near}"
-    return f"{text}: adapt {failure.location}"
