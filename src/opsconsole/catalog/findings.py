@@ -59,7 +59,7 @@ def findings_of(catalog: Catalog, report: CatalogReport, use: StatementUse,
                                f"{problem.key} in {spec_file} or {catalog.location(use.ref)}",
                                "column", spec_file))
     if use.kind in ("check", "table"):
-        out += [finding(f"{rls.reason()}: it would count only the rows its policies show; run "
+        out += [finding(f"{rls.reason()}: the session sees only the rows its policies show; run "
                         f"the console as the table's owner or a role with BYPASSRLS", "rls",
                         catalog.location(use.ref))
                 for r in relations(catalog, use.ref, report.schema)
