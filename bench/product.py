@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 from opsconsole import catalog as _catalog  # noqa: E402
 from opsconsole import checks as _checks  # noqa: E402
 from opsconsole.catalog import introspect as _introspect  # noqa: E402
+from opsconsole.catalog import verify as _verify  # noqa: E402
 from opsconsole.connection import db as _db  # noqa: E402
 
 Catalog = Any  # opaque handles: the sections only pass them back in
@@ -174,13 +175,15 @@ def run_check(conn: Connection, cat: Catalog, schema: Schema, check: Any) -> dic
 
 
 def refresh_once(dsn: str, cat: Catalog) -> dict[str, Any]:
-    """One refresh as ``opsconsole check`` runs it: connect, introspect, run_all, close."""
+    """One refresh as ``opsconsole check`` runs it: connect, verify the catalog (the server
+    prepares every statement; cached per process, so only the first refresh pays it in full),
+    run_all, close."""
     t0 = time.perf_counter()
     conn = _db.connect(dsn)  # read-only, statement_timeout 5 s, application_name opsconsole
     t1 = time.perf_counter()
-    schema = _introspect.inspect(conn, cat)
+    report = _verify.verified(conn, cat)
     t2 = time.perf_counter()
-    results = _checks.run_all(conn, cat, schema)
+    results = _checks.run_all(conn, cat, report=report)
     t3 = time.perf_counter()
     conn.close()
     t4 = time.perf_counter()
@@ -195,18 +198,19 @@ def refresh_once(dsn: str, cat: Catalog) -> dict[str, Any]:
 
 
 def introspection_statements(cat: Catalog) -> list[tuple[str, str]]:
-    """(name, SQL) of the catalog queries ``introspect.inspect`` runs."""
-    return [(ref, cat.query(ref).sql) for ref in
-            ("introspect.relations", "introspect.columns", "introspect.functions")]
+    """(name, SQL) of the catalog queries a verified session runs on every refresh (the
+    schema fingerprint) and once per schema (the objects)."""
+    return [(ref, cat.query(ref).sql) for ref in ("introspect.objects", "introspect.fingerprint")]
 
 
-def check_statements(cat: Catalog, schema: Schema) -> list[tuple[str, str, dict[str, Any]]]:
-    """(check id, SQL, parameters) of every check ``run_all`` runs on this schema, with the
+def check_statements(conn: Connection, cat: Catalog) -> list[tuple[str, str, dict[str, Any]]]:
+    """(check id, SQL, parameters) of every check ``run_all`` runs on this database, with the
     parameters it binds ("now" = the real clock)."""
     now = _checks.utc_now()
+    report = _verify.verified(conn, cat)
     out = []
-    for screen, spec in cat.checks():
-        if schema.missing(screen.requires) or schema.missing(spec.requires):
+    for _screen, spec in cat.checks():
+        if not report.runnable("check", spec.id):
             continue  # run_all does not run it either
         out.append((spec.id, cat.query(spec.query).sql, {"now": now, **spec.params}))
     return out

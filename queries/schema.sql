@@ -39,60 +39,113 @@ SELECT (to_regclass('communication.messages') IS NULL)::int
 ) s;
 
 -- name: security_definer()
--- Seed 003 "Apply Security Fix": SECURITY DEFINER functions outside the system schemas, linted.
--- A finding per function: no fixed search_path; EXECUTE held by PUBLIC or anon; no auth.uid()
--- guard; a guard written `x != auth.uid()` / `<>` that lets an anonymous caller (NULL uid) through.
-SELECT count(*) FILTER (WHERE f.findings > 0) AS flagged,
+-- Seed 003 "Apply Security Fix": the SECURITY DEFINER functions outside the system schemas,
+-- graded by who can call them (DESIGN.md "The SECURITY DEFINER lint"):
+--   CRITICAL  PUBLIC, anon or authenticated can execute it and it has no auth.uid() guard, or a
+--             guard written `x != auth.uid()` / `<>`, which a caller without a JWT subject
+--             (auth.uid() NULL) passes. Trigger functions are not callable, and a function only
+--             service_role or its owner can execute is not flagged for a guard.
+--   WARNING   no fixed search_path (as Supabase's lint 0011, function_search_path_mutable).
+-- Each function counts once, in its worst grade; flagged = critical + warning.
+SELECT count(*) FILTER (WHERE l.grade = 'CRITICAL') AS critical,
+       count(*) FILTER (WHERE l.grade = 'WARNING') AS warning,
        count(*) AS definer_functions,
-       coalesce(sum(f.findings), 0) AS findings,
-       count(*) FILTER (WHERE f.null_unsafe_guard) AS null_unsafe_guards
+       count(*) FILTER (WHERE l.exposed AND NOT l.is_trigger) AS exposed,
+       count(*) FILTER (WHERE l.grade = 'CRITICAL' AND l.guard = 'NULL-unsafe')
+         AS null_unsafe_guards,
+       count(*) FILTER (WHERE l.grade <> 'OK') AS flagged
 FROM (
-  SELECT l.*, (l.no_search_path::int + l.public_execute::int + l.anon_execute::int
-               + l.no_auth_guard::int + l.null_unsafe_guard::int) AS findings
+  SELECT g.*,
+         g.public_execute OR 'anon' = ANY (g.api_roles) OR 'authenticated' = ANY (g.api_roles)
+           AS exposed,
+         CASE WHEN NOT g.is_trigger AND g.guard <> 'safe'
+                   AND (g.public_execute OR 'anon' = ANY (g.api_roles)
+                        OR 'authenticated' = ANY (g.api_roles)) THEN 'CRITICAL'
+              WHEN g.mutable_search_path THEN 'WARNING'
+              ELSE 'OK' END AS grade
   FROM (
     SELECT p.oid,
-           NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}'::text[])) AS cfg
-                        WHERE cfg LIKE 'search_path=%%') AS no_search_path,
+           p.oid::regprocedure::text AS id,
+           p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype) AS is_trigger,
            EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
                     WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') AS public_execute,
-           EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-                    JOIN pg_roles r ON r.oid = a.grantee
-                    WHERE r.rolname = 'anon' AND a.privilege_type = 'EXECUTE') AS anon_execute,
-           p.prosrc !~* 'auth\.uid\(\)' AS no_auth_guard,
-           (p.prosrc ~* '(!=|<>)\s*auth\.uid\(\)' OR p.prosrc ~* 'auth\.uid\(\)\s*(!=|<>)')
-             AND p.prosrc !~* 'auth\.uid\(\)\s+is\s+null' AS null_unsafe_guard
+           ARRAY(SELECT r.rolname::text FROM pg_roles r
+                  WHERE r.rolname IN ('anon', 'authenticated', 'service_role')
+                    AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+                  ORDER BY r.rolname) AS api_roles,
+           NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}'::text[])) AS cfg
+                        WHERE cfg LIKE 'search_path=%%') AS mutable_search_path,
+           CASE WHEN p.prosrc !~* 'auth\.uid\(\)' THEN 'none'
+                WHEN (p.prosrc ~* '(!=|<>)\s*auth\.uid\(\)' OR p.prosrc ~* 'auth\.uid\(\)\s*(!=|<>)')
+                     AND p.prosrc !~* 'auth\.uid\(\)\s+is\s+null' THEN 'NULL-unsafe'
+                ELSE 'safe' END AS guard
     FROM pg_proc p
     JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE p.prosecdef
       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'auth', 'extensions',
                             'graphql', 'storage', 'realtime', 'vault', 'pgsodium')
-  ) l
-) f;
+  ) g
+) l;
 
--- name: security_definer_page(after_id, limit)
--- The per-function lint findings behind schema.security_definer.
-SELECT l.id, l.no_search_path, l.public_execute, l.anon_execute, l.no_auth_guard,
-       l.null_unsafe_guard
+-- name: security_definer_page(after_sort, after_id, limit)
+-- The functions behind schema.security_definer, worst first (keyset on rank, id): per function
+-- its grade, who can call it, what is wrong and how to fix it.
+SELECT l.id, l.rank, l.grade,
+       CASE WHEN l.is_trigger THEN 'trigger (not callable)'
+            WHEN l.public_execute THEN 'PUBLIC (everyone)'
+            ELSE coalesce(nullif(array_to_string(l.api_roles, ', '), ''), 'owner only')
+       END AS callable_by,
+       concat_ws('; ',
+         CASE WHEN l.grade = 'CRITICAL' AND l.guard = 'NULL-unsafe'
+              THEN 'NULL-unsafe guard: a caller without a JWT (auth.uid() NULL) passes x != auth.uid()'
+              WHEN l.grade = 'CRITICAL'
+              THEN 'no auth.uid() guard in a function the API roles can call' END,
+         CASE WHEN l.mutable_search_path THEN 'search_path not fixed' END) AS problem,
+       concat_ws('; ',
+         CASE WHEN l.grade = 'CRITICAL' AND l.guard = 'NULL-unsafe'
+              THEN 'refuse IF auth.uid() IS NULL, compare with IS DISTINCT FROM auth.uid()'
+              WHEN l.grade = 'CRITICAL'
+              THEN 'check the caller against auth.uid(), or REVOKE EXECUTE ON FUNCTION '
+                   || l.id || ' FROM PUBLIC, anon, authenticated' END,
+         CASE WHEN l.mutable_search_path
+              THEN 'ALTER FUNCTION ' || l.id || ' SET search_path = public, pg_temp' END) AS fix
 FROM (
-  SELECT p.oid::regprocedure::text AS id,
-         NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}'::text[])) AS cfg
-                      WHERE cfg LIKE 'search_path=%%') AS no_search_path,
-         EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-                  WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') AS public_execute,
-         EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-                  JOIN pg_roles r ON r.oid = a.grantee
-                  WHERE r.rolname = 'anon' AND a.privilege_type = 'EXECUTE') AS anon_execute,
-         p.prosrc !~* 'auth\.uid\(\)' AS no_auth_guard,
-         (p.prosrc ~* '(!=|<>)\s*auth\.uid\(\)' OR p.prosrc ~* 'auth\.uid\(\)\s*(!=|<>)')
-           AND p.prosrc !~* 'auth\.uid\(\)\s+is\s+null' AS null_unsafe_guard
-  FROM pg_proc p
-  JOIN pg_namespace n ON n.oid = p.pronamespace
-  WHERE p.prosecdef
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'auth', 'extensions',
-                          'graphql', 'storage', 'realtime', 'vault', 'pgsodium')
+  SELECT x.*, CASE x.grade WHEN 'CRITICAL' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END AS rank
+  FROM (
+    SELECT g.*,
+           g.public_execute OR 'anon' = ANY (g.api_roles) OR 'authenticated' = ANY (g.api_roles)
+             AS exposed,
+           CASE WHEN NOT g.is_trigger AND g.guard <> 'safe'
+                     AND (g.public_execute OR 'anon' = ANY (g.api_roles)
+                          OR 'authenticated' = ANY (g.api_roles)) THEN 'CRITICAL'
+                WHEN g.mutable_search_path THEN 'WARNING'
+                ELSE 'OK' END AS grade
+    FROM (
+      SELECT p.oid,
+             p.oid::regprocedure::text AS id,
+             p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype) AS is_trigger,
+             EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                      WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') AS public_execute,
+             ARRAY(SELECT r.rolname::text FROM pg_roles r
+                    WHERE r.rolname IN ('anon', 'authenticated', 'service_role')
+                      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+                    ORDER BY r.rolname) AS api_roles,
+             NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}'::text[])) AS cfg
+                          WHERE cfg LIKE 'search_path=%%') AS mutable_search_path,
+             CASE WHEN p.prosrc !~* 'auth\.uid\(\)' THEN 'none'
+                  WHEN (p.prosrc ~* '(!=|<>)\s*auth\.uid\(\)' OR p.prosrc ~* 'auth\.uid\(\)\s*(!=|<>)')
+                       AND p.prosrc !~* 'auth\.uid\(\)\s+is\s+null' THEN 'NULL-unsafe'
+                  ELSE 'safe' END AS guard
+      FROM pg_proc p
+      JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE p.prosecdef
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'auth', 'extensions',
+                              'graphql', 'storage', 'realtime', 'vault', 'pgsodium')
+    ) g
+  ) x
 ) l
-WHERE :after_id::text IS NULL OR l.id > :after_id::text
-ORDER BY l.id
+WHERE :after_id::text IS NULL OR (l.rank, l.id) > (:after_sort::int, :after_id::text)
+ORDER BY l.rank, l.id
 LIMIT :limit;
 
 -- name: rls_page(after_id, limit)

@@ -104,7 +104,93 @@ def test_catalog_dir_without_screens_says_what_to_do(tmp_path: Path) -> None:
 
 def test_bad_requires_item_is_rejected(copy_root: Path) -> None:
     path = copy_root / "screens" / "jobs.toml"
-    path.write_text(path.read_text().replace('requires = ["public.sms_outbound_jobs"]',
+    path.write_text(path.read_text().replace('id = "jobs.stuck_running"',
+                                             'id = "jobs.stuck_running"\n'
                                              'requires = ["sms_outbound_jobs"]'))
-    with pytest.raises(BadInput, match=r"is not schema\.relation"):
+    with pytest.raises(BadInput, match=r"jobs\.toml: checks\.2\.requires\.0: .*is not "
+                                       r"schema\.relation"):
         catalog.load(copy_root)
+
+
+def test_a_folder_named_like_a_spec_is_one_line_naming_it(copy_root: Path) -> None:
+    (copy_root / "screens" / "extra.toml").mkdir()
+    with pytest.raises(BadInput, match=r"screens/extra\.toml: is not a file"):
+        catalog.load(copy_root)
+    (copy_root / "screens" / "extra.toml").rmdir()
+    (copy_root / "queries" / "more.sql").mkdir()
+    with pytest.raises(BadInput, match=r"queries/more\.sql: is not a file"):
+        catalog.load(copy_root)
+
+
+def test_a_file_that_is_not_utf8_is_one_line_naming_file_and_line(copy_root: Path) -> None:
+    path = copy_root / "queries" / "jobs.sql"
+    path.write_bytes(path.read_bytes().replace(b"the job queues", b"the job qu\xe9ues"))
+    with pytest.raises(BadInput, match=r"queries/jobs\.sql:1: not UTF-8 text \(byte 0xe9\): "
+                                       r"save the file as UTF-8"):
+        catalog.load(copy_root)
+
+
+def test_a_missing_query_file_a_spec_needs_is_named(copy_root: Path) -> None:
+    (copy_root / "queries" / "moderation.sql").unlink()
+    with pytest.raises(BadInput, match=r"moderation\.toml: check moderation\.pending_reports: "
+                                       r"query moderation\.pending_reports: "
+                                       r"queries/moderation\.sql does not exist"):
+        catalog.load(copy_root)
+
+
+def test_subsystems_are_declared_once_and_every_check_has_one(copy_root: Path) -> None:
+    cat = catalog.load(copy_root)
+    assert {"coordination", "jobs", "communication", "linkage", "conversations", "moderation",
+            "server"} <= set(cat.subsystems)
+    for screen, check in cat.checks():
+        assert (check.subsystem or screen.subsystem) in cat.subsystems, check.id
+    assert cat.subsystem_of("check", "schema.migrations") == "communication"
+    assert cat.subsystem_of("check", "schema.security_definer") == "server"
+    assert cat.subsystem_of("check", "jobs.delivery_backlog") == "communication"
+    jobs = copy_root / "screens" / "jobs.toml"
+    jobs.write_text(jobs.read_text().replace('subsystem = "communication"',
+                                             'subsystem = "comms"'))
+    with pytest.raises(BadInput, match=r"jobs\.toml: check jobs\.delivery_backlog: subsystem "
+                                       r"comms is not declared in screens/subsystems\.toml"):
+        catalog.load(copy_root)
+    (copy_root / "screens" / "subsystems.toml").unlink()
+    with pytest.raises(BadInput, match=r"is not declared in screens/subsystems\.toml \(known: "
+                                       r"none: screens/subsystems\.toml is missing\)"):
+        catalog.load(copy_root)
+
+
+def test_a_screen_requires_is_replaced_by_its_subsystem(copy_root: Path) -> None:
+    path = copy_root / "screens" / "jobs.toml"
+    path.write_text('requires = ["public.sms_outbound_jobs"]\n' + path.read_text())
+    with pytest.raises(BadInput, match=r"jobs\.toml: requires: a screen names its subsystem"):
+        catalog.load(copy_root)
+
+
+def test_a_drill_down_parameter_the_target_does_not_take_is_named(copy_root: Path) -> None:
+    path = copy_root / "screens" / "jobs.toml"
+    path.write_text(path.read_text().replace("params = { last_error = \"id\" } }",
+                                             "params = { error = \"id\" } }", 1))
+    with pytest.raises(BadInput, match=r"table jobs\.failed_by_error: drill\.params error: "
+                                       r"query jobs\.failed_jobs takes no such parameter"):
+        catalog.load(copy_root)
+
+
+def test_the_catalog_fingerprint_changes_with_any_file(copy_root: Path) -> None:
+    first = catalog.load(copy_root).fingerprint
+    assert first == catalog.load(copy_root).fingerprint
+    path = copy_root / "queries" / "jobs.sql"
+    path.write_text(path.read_text() + "\n")
+    assert catalog.load(copy_root).fingerprint != first
+
+
+def test_export_writes_the_shipped_catalog_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    from opsconsole.cli import catalog_export
+
+    dest = tmp_path / "mine"
+    assert "wrote" in catalog_export.export(dest)
+    assert catalog.load(dest).fingerprint == catalog.load().fingerprint
+    with pytest.raises(BadInput, match=r"is not empty: give an empty folder, or --force"):
+        catalog_export.export(dest)
+    (dest / "queries" / "jobs.sql").write_text("-- mine\n")
+    catalog_export.export(dest, force=True)
+    assert catalog.load(dest).fingerprint == catalog.load().fingerprint

@@ -1,6 +1,10 @@
 """The catalog layer: ``queries/`` + ``screens/`` loaded, validated and checked against the server.
 
 Data flows one way: ``queries/`` + ``screens/`` -> catalog -> checks / actions -> tui | cli.
+
+The server judges the catalog on each database (:mod:`opsconsole.catalog.verify`):
+``verified(conn, catalog)`` is the once-per-session entry point, ``verify_catalog`` the uncached
+one (doctor).
 """
 
 from opsconsole.catalog.action_spec import ActionSpec, ParamSpec
@@ -14,6 +18,7 @@ from opsconsole.catalog.model import (
     NamedQuery,
     ScreenSpec,
     StatementUse,
+    SubsystemSpec,
     TableSpec,
 )
 
@@ -28,6 +33,7 @@ __all__ = [
     "ParamSpec",
     "ScreenSpec",
     "StatementUse",
+    "SubsystemSpec",
     "TableSpec",
     "default_root",
     "load",

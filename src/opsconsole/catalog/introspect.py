@@ -1,39 +1,53 @@
-"""What the connected database holds: relations, columns and functions, read once per session.
+"""What the connected database holds: schemas, relations, columns, functions, triggers and
+constraints, read in one round trip (``introspect.objects``).
 
-Checks and actions declare what they read as ``schema.relation``, ``schema.relation.column`` or
-``schema.function()``; :meth:`SchemaInfo.missing` names whatever of that is absent, so the check
-is UNKNOWN ("not installed: column public.sms_outbound_jobs.purpose") rather than failing.
+Specs declare what a statement cannot show as ``requires`` items (see
+:data:`opsconsole.catalog.model.REQUIRE_RE`): ``schema.relation``, ``schema.relation.column``,
+``schema.function()``, ``schema NAME``, ``trigger schema.table.name`` or
+``constraint schema.table.name``. :meth:`SchemaInfo.missing` names whatever of that is absent;
+:meth:`SchemaInfo.columns_of` and friends feed the "closest names" of a finding.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-from opsconsole.catalog import Catalog
+from opsconsole.catalog.model import Catalog
 from opsconsole.connection.db import Connection, ServerInfo
 
 
 @dataclass(frozen=True)
 class SchemaInfo:
-    """The objects present in one database.
+    """The objects present in one database (names as the server spells them, unquoted).
 
     Attributes:
-        relations: ``schema.name`` of tables, views and matviews (frozenset[str]).
+        relations: ``schema.name`` of tables, views, matviews and foreign tables (frozenset[str]).
         columns: ``schema.name.column`` (frozenset[str]).
         functions: ``schema.name`` of functions (frozenset[str]).
+        schemas: schema names (frozenset[str]).
+        triggers: ``schema.table.trigger`` of user triggers (frozenset[str]).
+        constraints: ``schema.table.constraint`` (frozenset[str]).
+        column_types: ``schema.name.column`` -> the server's type name (Mapping[str, str]).
+        function_args: ``schema.name`` -> identity arguments of one overload (Mapping[str, str]).
     """
 
     relations: frozenset[str]
     columns: frozenset[str]
     functions: frozenset[str]
+    schemas: frozenset[str] = frozenset()
+    triggers: frozenset[str] = frozenset()
+    constraints: frozenset[str] = frozenset()
+    column_types: Mapping[str, str] = field(default_factory=dict)
+    function_args: Mapping[str, str] = field(default_factory=dict)
 
-    def missing(self, requires: list[str]) -> list[str]:
+    def missing(self, requires: Iterable[str]) -> list[str]:
         """Describe each required object that is absent.
 
         Args:
-            requires: items like ``public.t``, ``public.t.col`` or ``public.f()``.
+            requires: items like ``public.t``, ``public.t.col``, ``public.f()``,
+                ``schema communication``, ``trigger public.t.name``, ``constraint public.t.name``.
 
         Returns:
             e.g. ``["relation public.t", "column public.t.col", "function public.f()"]``; a column
@@ -41,37 +55,81 @@ class SchemaInfo:
         """
         out: list[str] = []
         for item in requires:
-            if item.endswith("()"):
-                if item[:-2] not in self.functions:
-                    out.append(f"function {item}")
-                continue
-            parts = item.split(".")
-            relation = ".".join(parts[:2])
-            if relation not in self.relations:
-                label = f"relation {relation}"
-                if label not in out:
-                    out.append(label)
-            elif len(parts) == 3 and item not in self.columns:
-                out.append(f"column {item}")
+            label = self._absent(item)
+            if label and label not in out:
+                out.append(label)
         return out
+
+    def _absent(self, item: str) -> str | None:
+        kind, _, name = item.partition(" ") if " " in item else ("", "", item)
+        if kind == "schema":
+            return None if name in self.schemas else f"schema {name}"
+        if kind in ("trigger", "constraint"):
+            return self._absent_on_relation(kind, name)
+        if name.endswith("()"):
+            return None if name[:-2] in self.functions else f"function {name}"
+        parts = name.split(".")
+        relation = ".".join(parts[:2])
+        if relation not in self.relations:
+            return f"relation {relation}"
+        if len(parts) == 3 and name not in self.columns:
+            return f"column {name}"
+        return None
+
+    def _absent_on_relation(self, kind: str, name: str) -> str | None:
+        relation = name.rsplit(".", 1)[0]
+        if relation not in self.relations:
+            return f"relation {relation}"
+        present = self.triggers if kind == "trigger" else self.constraints
+        return None if name in present else f"{kind} {name}"
+
+    def columns_of(self, relation: str) -> list[str]:
+        """The column names of ``schema.relation`` (list[str], sorted; empty when absent)."""
+        prefix = relation + "."
+        return sorted(c[len(prefix):] for c in self.columns if c.startswith(prefix)
+                      and "." not in c[len(prefix):])
+
+    def relations_in(self, schema: str) -> list[str]:
+        """The ``schema.name`` of every relation in ``schema`` (list[str], sorted)."""
+        return sorted(r for r in self.relations if r.split(".", 1)[0] == schema)
+
+    def functions_in(self, schema: str) -> list[str]:
+        """The ``schema.name`` of every function in ``schema`` (list[str], sorted)."""
+        return sorted(f for f in self.functions if f.split(".", 1)[0] == schema)
 
 
 def inspect(conn: Connection, catalog: Catalog) -> SchemaInfo:
-    """Read the :class:`SchemaInfo` of the connected database (three catalog queries).
+    """Read the :class:`SchemaInfo` of the connected database (one catalog query).
 
     Raises:
-        psycopg.Error: the queries failed (e.g. the connection was lost).
+        psycopg.Error: the query failed (e.g. the connection was lost).
     """
-
-    def names(ref: str) -> frozenset[str]:
-        rows = conn.execute(catalog.query(ref).sql.encode(), {}).fetchall()
-        return frozenset(str(r["name"]) for r in rows)
-
+    rows = conn.execute(catalog.query("introspect.objects").sql.encode(), {}).fetchall()
+    by_kind: dict[str, dict[str, str]] = {}
+    for r in rows:
+        by_kind.setdefault(str(r["kind"]), {})[str(r["name"])] = str(r["type"] or "")
     return SchemaInfo(
-        relations=names("introspect.relations"),
-        columns=names("introspect.columns"),
-        functions=names("introspect.functions"),
+        relations=frozenset(by_kind.get("relation", {})),
+        columns=frozenset(by_kind.get("column", {})),
+        functions=frozenset(by_kind.get("function", {})),
+        schemas=frozenset(by_kind.get("schema", {})),
+        triggers=frozenset(by_kind.get("trigger", {})),
+        constraints=frozenset(by_kind.get("constraint", {})),
+        column_types=dict(by_kind.get("column", {})),
+        function_args=dict(by_kind.get("function", {})),
     )
+
+
+def fingerprint(conn: Connection, catalog: Catalog) -> str:
+    """A cheap fingerprint of the schema, grants and session role (``introspect.fingerprint``,
+    about 0.5 ms): equal fingerprints mean a verification still holds (str, md5 hex).
+
+    Raises:
+        psycopg.Error: the query failed.
+    """
+    row = conn.execute(catalog.query("introspect.fingerprint").sql.encode(), {}).fetchone()
+    assert row is not None
+    return str(row["fingerprint"])
 
 
 def server_info(conn: Connection, catalog: Catalog) -> ServerInfo:

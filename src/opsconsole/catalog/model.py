@@ -16,14 +16,23 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from opsconsole.catalog.action_spec import ActionSpec
 
 ID_RE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
-REQUIRE_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*|\(\))?$")
+SUBSYSTEM_RE = r"^[a-z][a-z0-9_]*$"
+_NAME = r"[a-z_][a-z0-9_]*"
+# What a statement cannot show, judged from pg_catalog: schema.relation, schema.relation.column,
+# schema.function(), "schema NAME", "trigger schema.table.NAME", "constraint schema.table.NAME".
+REQUIRE_RE = re.compile(
+    rf"^(?:{_NAME}\.{_NAME}(?:\.{_NAME}|\(\))?"
+    rf"|schema {_NAME}"
+    rf"|(?:trigger|constraint) {_NAME}\.{_NAME}\.{_NAME})$"
+)
 KEYSET_PARAMS = ("after_id", "limit")  # plus after_sort when the keyset is not the id
 
 
 def _require_item(item: str) -> str:
     if not REQUIRE_RE.match(item):
-        raise ValueError(f"'{item}' is not schema.relation, schema.relation.column or "
-                         "schema.function()")
+        raise ValueError(f"'{item}' is not schema.relation, schema.relation.column, "
+                         "schema.function(), 'schema NAME', 'trigger schema.table.NAME' or "
+                         "'constraint schema.table.NAME'")
     return item
 
 
@@ -34,12 +43,27 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SubsystemSpec(_Spec):
+    """One subsystem of the database (DESIGN.md "The five subsystems it watches"), declared once
+    in ``screens/subsystems.toml``: it is installed when every object of ``requires`` exists.
+
+    A check (or table) whose subsystem is absent is "not installed": reported, but counted
+    toward ``check``'s exit code only when ``--only`` names it.
+    """
+
+    title: str
+    source: str = ""
+    requires: list[Require] = []
+
+
 class CheckSpec(_Spec):
     """One check: a named query, the column holding its value, thresholds and a runbook hint.
 
     ``shape = "row"`` reads one row whose columns become ``values``; ``shape = "breakdown"``
     reads rows of (``key_column``, ``count_column``) and sums them per key into ``values``.
-    Thresholds are strict: ``warning_above = 0`` means "WARNING when value > 0".
+    Thresholds are strict: ``warning_above = 0`` means "WARNING when value > 0". The warning
+    thresholds apply to ``warning_value`` when it names another column (e.g. CRITICAL on the
+    critical findings, WARNING on all of them).
     """
 
     id: str = Field(pattern=ID_RE)
@@ -54,12 +78,14 @@ class CheckSpec(_Spec):
     critical_above: float | None = None
     warning_below: float | None = None
     critical_below: float | None = None
+    warning_value: str | None = None
     when_null: Literal["unknown", "ok"] = "unknown"
     null_summary: str = "no data"
     summary: str
     runbook: str
     source: str
-    requires: list[Require] = []
+    subsystem: str | None = Field(default=None, pattern=SUBSYSTEM_RE)  # default: the screen's
+    requires: list[Require] = []  # only what the statement cannot show (a trigger, a constraint)
     params: dict[str, int | float | str] = {}
     cadence_s: int | None = Field(default=None, ge=1)
 
@@ -91,7 +117,8 @@ class TableSpec(_Spec):
     page_size: int = Field(default=50, ge=1, le=1000)
     drill: DrillSpec | None = None
     hidden: bool = False
-    requires: list[Require] = []
+    subsystem: str | None = Field(default=None, pattern=SUBSYSTEM_RE)  # default: the screen's
+    requires: list[Require] = []  # only what the statement cannot show
     source: str = ""
 
     @model_validator(mode="after")
@@ -107,14 +134,18 @@ ActionRef = ActionSpec
 
 
 class ScreenSpec(_Spec):
-    """One screen: its title, key, required relations, checks, tables and actions."""
+    """One screen: its title, key, subsystem, checks, tables and actions.
+
+    ``subsystem`` (an id of ``screens/subsystems.toml``) is the default of its checks and
+    tables; each may name another.
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     key: str = ""
     order: int = 100
     source: str = ""
-    requires: list[Require] = []
+    subsystem: str | None = Field(default=None, pattern=SUBSYSTEM_RE)
     checks: list[CheckSpec] = []
     tables: list[TableSpec] = []
     actions: list[ActionSpec] = []
@@ -143,6 +174,13 @@ class StatementUse:
     role: str = "query"
     slots: tuple[str, ...] = ()
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Where this use's verdict is kept in a Verification: its ref, or for a statement with
+        identifier slots ``ref[slot, ...]`` (undo_current on feature_flags may fail where
+        undo_current on sms_outbound_jobs prepares) (str)."""
+        return self.ref if not self.slots else f"{self.ref}[{', '.join(self.slots)}]"
 
 
 @dataclass(frozen=True)
@@ -183,16 +221,57 @@ class Catalog:
         root: folder holding ``queries/`` and ``screens/`` (Path).
         queries: ref -> NamedQuery.
         screens: screen specs ordered by ``order`` (list[ScreenSpec]).
+        screen_files: screen id -> its TOML file (dict[str, Path]).
+        subsystems: subsystem id -> SubsystemSpec (``screens/subsystems.toml``).
+        fingerprint: sha256 of every catalog file (str; "" for a catalog built in code).
+        spec_lines: ``FILE:id`` or ``FILE:name`` -> the 1-based line declaring it (dict).
     """
 
     root: Path
     queries: dict[str, NamedQuery] = field(default_factory=dict)
     screens: list[ScreenSpec] = field(default_factory=list)
     screen_files: dict[str, Path] = field(default_factory=dict)
+    subsystems: dict[str, SubsystemSpec] = field(default_factory=dict)
+    fingerprint: str = ""
+    spec_lines: dict[str, int] = field(default_factory=dict)
 
     def checks(self) -> list[tuple[ScreenSpec, CheckSpec]]:
         """Every (screen, check) pair in screen order."""
         return [(s, c) for s in self.screens for c in s.checks]
+
+    def subsystem_of(self, kind: str, owner: str) -> str | None:
+        """The subsystem id of a check, table or action (its own, else its screen's; None for
+        an owner the specs do not declare, e.g. the console's own statements)."""
+        for screen in self.screens:
+            specs: list[CheckSpec] | list[TableSpec] | None = (
+                screen.checks if kind == "check" else screen.tables if kind == "table" else None)
+            if specs is not None:
+                spec = next((x for x in specs if x.id == owner), None)
+                if spec is not None:
+                    return spec.subsystem or screen.subsystem
+            elif kind == "action" and any(a.name == owner for a in screen.actions):
+                return screen.subsystem
+        return None
+
+    def spec_file(self, kind: str, owner: str) -> str:
+        """``screens/jobs.toml:45``: where a check, table or action is declared (the line of its
+        ``id =`` / ``name =``), relative to the catalog root (str; "" when unknown)."""
+        for screen in self.screens:
+            owners = {"check": [c.id for c in screen.checks],
+                      "table": [t.id for t in screen.tables],
+                      "action": [a.name for a in screen.actions]}.get(kind, [])
+            if owner in owners:
+                path = self.relative(self.screen_files[screen.id])
+                line = self.spec_lines.get(f"{self.screen_files[screen.id]}:{owner}", 0)
+                return f"{path}:{line}" if line else path
+        return ""
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the catalog root when it is inside it (str)."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
 
     def statement_uses(self) -> list[StatementUse]:
         """Every named statement the specs use (checks, tables, actions), in screen order: what
@@ -231,7 +310,4 @@ class Catalog:
         q = self.queries.get(ref)
         if q is None:
             return f"queries/{ref.split('.', maxsplit=1)[0]}.sql"
-        try:
-            return str(q.file.relative_to(self.root))
-        except ValueError:
-            return str(q.file)
+        return self.relative(q.file)

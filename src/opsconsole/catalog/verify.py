@@ -1,426 +1,297 @@
-"""The server verifies a statement: it is parsed and analysed by PostgreSQL, never run.
+"""The server is the judge (DESIGN.md): every statement the catalog uses, verified on the
+connected database before anything runs, as one :class:`CatalogReport`.
 
-DESIGN.md "The server is the judge": each named statement is sent as a protocol-level Parse of
-the unnamed prepared statement, then Describe, inside a read-only transaction that is rolled
-back, so nothing executes and nothing changes (for an UPDATE or INSERT too). PostgreSQL resolves
-every relation, column, function and type at Parse; the description gives the parameter types
-and the result columns. A statement that does not parse or analyse gives a :class:`Failure`
-carrying the server's message, its HINT ("Perhaps you meant to reference the column ...") and
-the file and line of the catalog where it is written.
+:func:`verify_catalog` prepares and describes every :class:`~opsconsole.catalog.StatementUse`
+(checks, tables, and the actions' uses) without running it (:mod:`opsconsole.catalog.describe`)
+and turns what it learns into :class:`Finding` lines, each naming what to edit:
 
-Utility statements (``ALTER TABLE ... ENABLE TRIGGER``, ``LOCK TABLE``) are parsed but not
-analysed by PostgreSQL before they run: their objects must be judged another way (``requires``).
+- ``not-installed``: the owner's subsystem (``screens/subsystems.toml``) is absent;
+- ``requires``: an object the spec requires (a trigger, a constraint by name) is absent;
+- ``prepare``: the server refused the statement (its message and hint, what the database has
+  that is closest, the query's file and line);
+- ``binding``: the statement prepares, but not with the values the engine binds;
+- ``vocabulary``: a literal it filters on or writes is a value the column cannot hold (enum
+  labels, CHECK list; beside what the data holds);
+- ``column``: the spec names a column the statement does not return;
+- ``rls``: row-level security filters what the session's role sees of a table a check or table
+  reads (actions judge RLS in their own guards).
+
+:func:`verified` is the once-per-session entry point: it caches the report by catalog
+fingerprint and schema fingerprint (``introspect.fingerprint``, about 0.5 ms), so a session
+re-verifies only when the catalog, the schema, the grants or the role changed.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
 
-import psycopg
-from psycopg import pq, sql
+from psycopg.adapt import PyFormat
 
-from opsconsole import sanitize
-from opsconsole.catalog.model import Catalog, NamedQuery, StatementUse
+from opsconsole.catalog import introspect, vocabulary
+from opsconsole.catalog.describe import (
+    Column,
+    Description,
+    Failure,
+    StatementFailed,
+    Verification,
+    check_input,
+    describe,
+    describe_all,
+    identifiers,
+    statement_text,
+    to_positional,
+)
+from opsconsole.catalog.findings import ENUM_INPUT, absent, findings_of, relations
+from opsconsole.catalog.introspect import SchemaInfo
+from opsconsole.catalog.model import Catalog, CheckSpec, StatementUse
+from opsconsole.catalog.report import CatalogReport, Finding
+from opsconsole.catalog.vocabulary import Literal
 from opsconsole.connection.db import Connection
 
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
-_UTILITY = re.compile(r"^\s*(ALTER|LOCK|CREATE|DROP|GRANT|REVOKE|COMMENT|TRUNCATE)\b", re.I)
-
-
-@dataclass(frozen=True)
-class Column:
-    """A result column of a described statement.
-
-    Attributes:
-        name: the column's name as the statement returns it (str).
-        type: the server's type name, e.g. ``bigint``, ``uuid``, ``timestamp with time zone``.
-        type_oid: the type's oid (int).
-        table_oid: the table it comes from when it is a plain column reference, else 0 (int).
-        column_no: its attribute number in that table, else 0 (int).
-    """
-
-    name: str
-    type: str
-    type_oid: int
-    table_oid: int = 0
-    column_no: int = 0
-
-
-@dataclass(frozen=True)
-class Description:
-    """What the server says a statement takes and returns.
-
-    Attributes:
-        ref: the named query, ``file.name`` (str).
-        params: each declared parameter -> the server's type name for it, in declaration
-            order (dict[str, str]); a parameter the statement never uses is absent.
-        columns: the result columns in order (tuple[Column, ...]; empty for a statement that
-            returns no rows).
-        utility: True for a utility statement (ALTER, LOCK, ...), which the server parses but
-            does not analyse until it runs (bool).
-    """
-
-    ref: str
-    params: dict[str, str]
-    columns: tuple[Column, ...] = ()
-    utility: bool = False
-
-    @property
-    def column_names(self) -> list[str]:
-        """The result columns' names, in order (list[str])."""
-        return [c.name for c in self.columns]
-
-    def column(self, name: str) -> Column | None:
-        """The result column ``name``, or None."""
-        return next((c for c in self.columns if c.name == name), None)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a statement does not prepare on this database.
-
-    Attributes:
-        ref: the named query (str).
-        message: the server's primary message, sanitised (str), e.g.
-            ``column "last_error" does not exist``.
-        hint: the server's HINT, sanitised, or None (e.g. ``Perhaps you meant to reference the
-            column "sms_outbound_jobs.error_message".``).
-        detail: the server's DETAIL, or None.
-        sqlstate: the SQLSTATE, e.g. ``42703`` (undefined column), or None.
-        location: where to edit, ``queries/jobs.sql:12`` (the line the server pointed at when it
-            gave a position, else the statement's first line) (str).
-    """
-
-    ref: str
-    message: str
-    hint: str | None
-    detail: str | None
-    sqlstate: str | None
-    location: str
-
-    def line(self) -> str:
-        """One line: message, hint and where to edit (str)."""
-        text = self.message
-        if self.hint:
-            text += f" (hint: {self.hint})"
-        return f"{text}: adapt {self.location}"
-
-
-@dataclass
-class Verification:
-    """The outcome of verifying a set of statements on one database.
-
-    Attributes:
-        described: ref -> Description of every statement that prepared.
-        failed: ref -> Failure of every statement that did not.
-    """
-
-    described: dict[str, Description] = field(default_factory=dict)
-    failed: dict[str, Failure] = field(default_factory=dict)
-
-    def ok(self, ref: str) -> bool:
-        """Whether ``ref`` prepared (bool)."""
-        return ref in self.described
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something that keeps a check, table or action from running as written.
-
-    Attributes:
-        kind: "check" | "table" | "action" | "console" (str).
-        owner: the check id, table id or action name (str).
-        ref: the named query concerned, or "" (str).
-        message: one line: what is wrong, what the database has instead where known, and the
-            file and line (or spec file and key) to edit (str, sanitised).
-    """
-
-    kind: str
-    owner: str
-    ref: str
-    message: str
-
-
-@dataclass
-class CatalogReport:
-    """Every statement the catalog uses, as the connected server judged it.
-
-    Attributes:
-        uses: the statement uses verified (list[StatementUse]).
-        verification: the server's descriptions and failures by ref.
-        findings: every problem found, in catalog order (list[Finding]).
-    """
-
-    uses: list[StatementUse]
-    verification: Verification
-    findings: list[Finding] = field(default_factory=list)
-
-    def problems(self, kind: str, owner: str) -> list[Finding]:
-        """The findings of one check, table or action (list[Finding]; empty: runnable)."""
-        return [f for f in self.findings if f.kind == kind and f.owner == owner]
-
-    def runnable(self, kind: str, owner: str) -> bool:
-        """Whether a check, table or action has no finding (bool)."""
-        return not self.problems(kind, owner)
-
-    def description(self, ref: str) -> Description | None:
-        """The server's description of ``ref``, or None when it did not prepare."""
-        return self.verification.described.get(ref)
-
-
-def identifiers(slots: tuple[str, ...]) -> list[sql.Composable]:
-    """Dotted names as psycopg.sql.Identifier values (``public.t`` -> ``"public"."t"``)."""
-    return [sql.Identifier(*name.split(".")) for name in slots]
-
+__all__ = [
+    "CatalogReport",
+    "Column",
+    "Description",
+    "Failure",
+    "Finding",
+    "StatementFailed",
+    "Verification",
+    "describe",
+    "describe_all",
+    "identifiers",
+    "statement_text",
+    "to_positional",
+    "verified",
+    "verify_catalog",
+]
 
 def verify_catalog(conn: Connection, catalog: Catalog) -> CatalogReport:
-    """Have the server prepare and describe every statement the catalog uses.
+    """Have the server prepare and describe every statement the catalog uses, and judge the
+    specs, the literal values and row-level security against what it says.
 
     Args:
         conn: an open session (autocommit; no transaction in progress).
         catalog: the loaded catalog.
 
     Returns:
-        CatalogReport: a Finding per use whose statement did not prepare.
+        CatalogReport: one Finding per problem of each use (none: runnable).
 
     Raises:
         psycopg.OperationalError: the connection was lost.
     """
+    started = time.perf_counter()
+    schema = introspect.inspect(conn, catalog)
     uses = catalog.statement_uses()
-    plain = [u.ref for u in uses if not u.slots]
-    verification = describe_all(conn, catalog, plain)
+    report = CatalogReport(uses=uses, verification=Verification(), schema=schema)
+    report.subsystems = {sid: schema.missing(spec.requires)
+                         for sid, spec in catalog.subsystems.items()}
+    report.verification, report.binding = _describe_uses(conn, catalog, uses)
+    report.sources = _sources(conn, catalog, report.verification.described)
+    report.literals = _literals(catalog, uses, schema)
+    report.vocabularies = vocabulary.lookup(conn, catalog, _vocabulary_columns(catalog, report))
+    report.row_security = introspect.row_security(
+        conn, catalog, {r for u in uses if u.kind in ("check", "table")
+                        for r in relations(catalog, u.ref, schema)})
+    enum_labels = _enum_labels(conn, catalog, report.verification.failed.values())
     for use in uses:
-        if use.slots and use.ref not in verification.failed:
-            try:
-                verification.described[use.ref] = describe(
-                    conn, catalog, use.ref, idents=identifiers(use.slots)
-                )
-            except StatementFailed as exc:
-                verification.failed[use.ref] = exc.failure
-    report = CatalogReport(uses=uses, verification=verification)
-    for use in uses:
-        failure = verification.failed.get(use.ref)
-        if failure is not None:
-            report.findings.append(Finding(use.kind, use.owner, use.ref, failure.line()))
+        for found in findings_of(catalog, report, use, enum_labels):
+            if found not in report.findings:  # an owner's uses may share a problem
+                report.findings.append(found)
+    used = {(u.kind, u.owner) for u in uses}
+    for screen in catalog.screens:  # actions that declare no statement: judged by subsystem
+        for action in screen.actions:
+            missing = absent(catalog, report, "action", action.name)
+            if ("action", action.name) not in used and missing is not None:
+                report.findings.append(Finding("action", action.name, "", missing,
+                                               "not-installed", "screens/subsystems.toml"))
+    report.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     return report
 
 
-class StatementFailed(Exception):
-    """A statement did not prepare; ``failure`` says why and where (:class:`Failure`)."""
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.line())
-        self.failure = failure
-
-
-def to_positional(text: str) -> tuple[str, list[str]]:
-    """psycopg's ``%(name)s`` placeholders as ``$1, $2 ...`` (by first use), ``%%`` as ``%``.
-
-    Returns:
-        (statement text for the server, parameter names in ``$n`` order).
-
-    >>> to_positional("SELECT %(a)s, %(b)s, %(a)s, '100%%'")
-    ("SELECT $1, $2, $1, '100%'", ['a', 'b'])
-    """
-    names: list[str] = []
-
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "%"
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return _PLACEHOLDER.sub(sub, text), names
+_CACHE: OrderedDict[tuple[str, str], CatalogReport] = OrderedDict()
+_RECENT: dict[tuple[int, int, str], tuple[float, tuple[str, str]]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+RECHECK_S = 1.0  # a session re-reads the fingerprint at most this often
 
 
-def statement_text(
-    conn: Connection, query: NamedQuery, idents: list[sql.Composable] | None = None
-) -> str:
-    """The query's SQL with its ``{0}``, ``{1}`` identifier slots filled (str, still psycopg
-    format). ``idents`` must be :class:`psycopg.sql.Identifier` values (or joins of them)."""
-    if not idents:
-        return query.sql
-    return sql.SQL(query.sql).format(*idents).as_string(conn)
+def verified(conn: Connection, catalog: Catalog) -> CatalogReport:
+    """The catalog verified on this database, from the cache while neither the catalog nor the
+    schema changed (one fingerprint query, about 0.5 ms, at most once per :data:`RECHECK_S`
+    per session), else by :func:`verify_catalog`.
 
-
-def describe(
-    conn: Connection,
-    catalog: Catalog,
-    ref: str,
-    *,
-    idents: list[sql.Composable] | None = None,
-) -> Description:
-    """Prepare and describe one named query without running it.
+    The cache is per process, keyed by (catalog fingerprint, schema fingerprint); the schema
+    fingerprint covers the database, the role and its attributes, relations, columns, types,
+    enum labels, constraints, triggers, policies, functions and grants. What the data holds
+    (``pg_stats``) is read with the report and not refreshed by ANALYZE alone.
 
     Args:
         conn: an open session (autocommit; no transaction in progress).
         catalog: the loaded catalog.
-        ref: ``file.name`` of the query.
-        idents: identifiers for the query's ``{n}`` slots, if it has any.
 
     Returns:
-        Description.
-
-    Raises:
-        StatementFailed: the server refused it (message, hint, file and line).
-        psycopg.OperationalError: the connection was lost.
-    """
-    result = describe_all(conn, catalog, [ref], idents={ref: idents} if idents else None)
-    if ref in result.failed:
-        raise StatementFailed(result.failed[ref])
-    return result.described[ref]
-
-
-def describe_all(
-    conn: Connection,
-    catalog: Catalog,
-    refs: Iterable[str],
-    *,
-    idents: dict[str, list[sql.Composable] | None] | None = None,
-) -> Verification:
-    """Prepare and describe many named queries, in one read-only transaction while they
-    succeed (a failure aborts it: it is rolled back and the next statement starts another).
-
-    Args:
-        conn: an open session (autocommit; no transaction in progress).
-        catalog: the loaded catalog.
-        refs: the queries, ``file.name`` each (duplicates are verified once).
-        idents: per ref, identifiers for its ``{n}`` slots.
-
-    Returns:
-        Verification (every ref is either described or failed).
+        CatalogReport (shared: do not modify it).
 
     Raises:
         psycopg.OperationalError: the connection was lost.
-        KeyError: a ref is not in the catalog.
     """
-    pending = list(dict.fromkeys(refs))
-    raw: dict[str, _Parsed] = {}
-    out = Verification()
-    while pending:
-        with _read_only(conn):
-            while pending:
-                ref = pending.pop(0)
-                query = catalog.query(ref)
-                text, names = to_positional(
-                    statement_text(conn, query, (idents or {}).get(ref))
-                )
-                stmt = text.encode()
-                prepared = _exchange(conn, lambda pg: pg.prepare(b"", stmt))  # noqa: B023
-                if prepared.status != pq.ExecStatus.COMMAND_OK:
-                    out.failed[ref] = _failure(catalog, query, prepared, conn)
-                    break  # the transaction is aborted: roll back, go on in a new one
-                described = _exchange(conn, lambda pg: pg.describe_prepared(b""))
-                if described.status != pq.ExecStatus.COMMAND_OK:
-                    out.failed[ref] = _failure(catalog, query, described, conn)
+    ident = catalog.fingerprint or f"id:{id(catalog)}"
+    session = (id(conn), conn.pgconn.backend_pid, ident)
+    now = time.monotonic()
+    with _CACHE_LOCK:
+        recent = _RECENT.get(session)
+        if recent is not None and now - recent[0] < RECHECK_S and recent[1] in _CACHE:
+            return _CACHE[recent[1]]
+    key = (ident, introspect.fingerprint(conn, catalog))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            _RECENT[session] = (now, key)
+            return hit
+    report = verify_catalog(conn, catalog)
+    report.fingerprint = key[1]
+    with _CACHE_LOCK:
+        _CACHE[key] = report
+        _RECENT[session] = (now, key)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        for stale in [s for s, (at, _) in _RECENT.items() if now - at > 60 * RECHECK_S]:
+            del _RECENT[stale]
+    return report
+
+
+# -- the server's descriptions ---------------------------------------------------------------
+
+
+def _describe_uses(
+    conn: Connection, catalog: Catalog, uses: list[StatementUse]
+) -> tuple[Verification, set[str]]:
+    """Describe every use's statement: checks with the parameter types the engine binds, slotted
+    statements with their identifiers filled.
+
+    Returns:
+        (verification, the refs whose failure is only the binding's)."""
+    checks = {c.id: c for _, c in catalog.checks()}
+    bound = {u.ref: _bound_types(conn, checks[u.owner]) for u in uses
+             if u.kind == "check" and u.owner in checks}
+    plain = [u.ref for u in uses if not u.slots]
+    out = describe_all(conn, catalog, plain, param_types=bound)
+    retry = [ref for ref in out.failed if ref in bound]
+    binding: set[str] = set()
+    if retry:  # prepares untyped: the binding is what fails
+        untyped = describe_all(conn, catalog, retry)
+        for ref in untyped.described:
+            out.failed[ref] = _binding_failure(out.failed[ref], checks, uses)
+            binding.add(ref)
+    for use in uses:  # text values are sent untyped: the server must accept them as input
+        desc = out.described.get(use.ref)
+        spec = checks.get(use.owner) if use.kind == "check" else None
+        for name, value in (spec.params.items() if spec and desc else ()):
+            assert desc is not None
+            if isinstance(value, str) and name in desc.param_oids:
+                refused = check_input(conn, value, desc.param_oids[name])
+                if refused is not None:
+                    out.failed[use.ref] = Failure(
+                        use.ref, f"params.{name} = {value!r} cannot be bound as "
+                        f"{desc.params[name]} ({refused})", None, None, None,
+                        catalog.spec_file("check", use.owner))
+                    del out.described[use.ref]
+                    binding.add(use.ref)
                     break
-                raw[ref] = _Parsed(query, names, described, bool(_UTILITY.match(text)))
-    names_by_oid = _type_names(conn, catalog, raw.values())
-    for ref, parsed in raw.items():
-        out.described[ref] = parsed.description(names_by_oid)
+    for use in uses:  # a slotted statement is judged once per set of identifiers
+        key = use.key
+        if use.slots and key not in out.failed and key not in out.described:
+            try:
+                out.described[key] = desc = describe(
+                    conn, catalog, use.ref, idents=identifiers(use.slots))
+                out.described.setdefault(use.ref, desc)
+            except StatementFailed as exc:
+                out.failed[key] = exc.failure
+    return out, binding
+
+
+
+def _bound_types(conn: Connection, spec: CheckSpec) -> dict[str, int]:
+    """Parameter name -> the type oid psycopg sends for the value the engine binds."""
+    from datetime import UTC, datetime
+
+    values: dict[str, Any] = {"now": datetime.now(UTC), **spec.params}
+    out = {}
+    for name, value in values.items():
+        dumper = conn.adapters.get_dumper(type(value), PyFormat.AUTO)
+        out[name] = dumper(type(value), conn).upgrade(value, PyFormat.AUTO).oid
     return out
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    """A statement the server parsed: its ``$n`` names and the Describe result."""
-
-    query: NamedQuery
-    positional: list[str]
-    result: pq.abc.PGresult
-    utility: bool
-
-    def description(self, types: dict[int, str]) -> Description:
-        res, names = self.result, self.positional
-        declared = [n for n in self.query.parameters if n in names]
-        params = {
-            name: types.get(res.param_type(names.index(name)), "unknown")
-            for name in declared + [n for n in names if n not in declared]
-            if names.index(name) < res.nparams
-        }
-        columns = tuple(
-            Column(
-                name=(res.fname(i) or b"").decode("utf-8", "replace"),
-                type=types.get(res.ftype(i), str(res.ftype(i))),
-                type_oid=res.ftype(i),
-                table_oid=res.ftable(i),
-                column_no=res.ftablecol(i),
-            )
-            for i in range(res.nfields)
-        )
-        return Description(self.query.ref, params, columns, self.utility)
+def _binding_failure(failure: Failure, checks: dict[str, CheckSpec],
+                     uses: list[StatementUse]) -> Failure:
+    owners = [checks[u.owner] for u in uses if u.ref == failure.ref and u.owner in checks]
+    bound = ", ".join(f"{k} = {v!r}" for spec in owners[:1] for k, v in spec.params.items())
+    message = (f"{failure.message}, with the values the engine binds "
+               f"(now as timestamptz{', ' + bound if bound else ''})")
+    return Failure(failure.ref, message, failure.hint, failure.detail, failure.sqlstate,
+                   failure.location, failure.sql_line)
 
 
-@contextmanager
-def _read_only(conn: Connection) -> Iterator[None]:
-    """A read-only transaction that is always rolled back."""
-    before = conn.read_only
-    conn.read_only = True
-    try:
-        with conn.transaction(force_rollback=True):
-            yield
-    finally:
-        conn.read_only = before
-
-
-def _exchange(
-    conn: Connection, call: Callable[[pq.abc.PGconn], pq.abc.PGresult]
-) -> pq.abc.PGresult:
-    """Run one blocking libpq call under the connection's lock (psycopg's own calls take it)."""
-    with conn.lock:
-        result = call(conn.pgconn)
-    if result.status == pq.ExecStatus.FATAL_ERROR and conn.pgconn.status != pq.ConnStatus.OK:
-        raise psycopg.OperationalError(_text(result.error_message, conn) or "connection lost")
-    return result
-
-
-def _text(raw: bytes | None, conn: Connection) -> str:
-    return raw.decode(conn.info.encoding, "replace").strip() if raw else ""
-
-
-def _failure(
-    catalog: Catalog, query: NamedQuery, res: pq.abc.PGresult, conn: Connection
-) -> Failure:
-    def field_(code: pq.DiagnosticField) -> str | None:
-        value = _text(res.error_field(code), conn)
-        return sanitize.clean(value, 300) if value else None
-
-    message = field_(pq.DiagnosticField.MESSAGE_PRIMARY) or sanitize.clean(
-        _text(res.error_message, conn) or "the server refused the statement", 300
-    )
-    position = field_(pq.DiagnosticField.STATEMENT_POSITION)
-    sql_line = None
-    if position and position.isdigit():
-        text, _ = to_positional(query.sql)
-        sql_line = text[: int(position) - 1].count("\n")
-    return Failure(
-        ref=query.ref,
-        message=message,
-        hint=field_(pq.DiagnosticField.MESSAGE_HINT),
-        detail=field_(pq.DiagnosticField.MESSAGE_DETAIL),
-        sqlstate=field_(pq.DiagnosticField.SQLSTATE),
-        location=catalog.location(query.ref, sql_line),
-    )
-
-
-def _type_names(
-    conn: Connection,
-    catalog: Catalog,
-    described: Iterable[_Parsed],
-) -> dict[int, str]:
-    oids: set[int] = set()
-    for parsed in described:
-        res = parsed.result
-        oids |= {res.param_type(i) for i in range(res.nparams)}
-        oids |= {res.ftype(i) for i in range(res.nfields)}
-    if not oids:
+def _sources(
+    conn: Connection, catalog: Catalog, described: dict[str, Description]
+) -> dict[str, dict[str, str]]:
+    pairs = sorted({(c.table_oid, c.column_no) for d in described.values() for c in d.columns
+                    if c.table_oid and c.column_no > 0})
+    if not pairs:
         return {}
     rows = conn.execute(
-        catalog.query("introspect.type_names").sql.encode(), {"oids": sorted(oids)}
+        catalog.query("introspect.column_names").sql.encode(),
+        {"oids": [p[0] for p in pairs], "attnums": [p[1] for p in pairs]},
     ).fetchall()
-    return {int(r["oid"]): str(r["name"]) for r in rows}
+    names = {(int(r["table_oid"]), int(r["column_no"])): str(r["name"]) for r in rows}
+    return {ref: {c.name: names[(c.table_oid, c.column_no)] for c in d.columns
+                  if (c.table_oid, c.column_no) in names}
+            for ref, d in described.items()}
+
+
+# -- literal values and what their columns can hold -------------------------------------------
+
+
+def _literals(catalog: Catalog, uses: list[StatementUse],
+              schema: SchemaInfo) -> dict[str, list[Literal]]:
+    out: dict[str, list[Literal]] = {}
+    for use in uses:
+        if use.ref not in out:
+            out[use.ref] = vocabulary.literals(catalog.query(use.ref).sql, schema)
+        lines = catalog.query(use.ref).sql.splitlines()
+        for column, values in use.values.items():
+            for value in values:
+                line = next((i for i, t in enumerate(lines) if f"'{value}'" in t), 0)
+                lit = Literal(column, value, use.role in ("apply", "undo"), line)
+                if not any((x.column, x.value) == (column, value) for x in out[use.ref]):
+                    out[use.ref].append(lit)
+    return out
+
+
+def _vocabulary_columns(catalog: Catalog, report: CatalogReport) -> set[str]:
+    columns = {lit.column for lits in report.literals.values() for lit in lits}
+    for _, spec in catalog.checks():
+        if spec.shape == "breakdown":
+            source = report.sources.get(spec.query, {}).get(spec.key_column)
+            columns |= {source} if source else set()
+    return columns
+
+
+def _enum_labels(conn: Connection, catalog: Catalog,
+                 failures: Iterable[Failure]) -> dict[str, tuple[str, ...]]:
+    names = sorted({m.group(1) for f in failures if (m := ENUM_INPUT.match(f.message))})
+    if not names:
+        return {}
+    rows = conn.execute(catalog.query("introspect.enum_labels").sql.encode(),
+                        {"names": names}).fetchall()
+    out: dict[str, tuple[str, ...]] = {}
+    for r in rows:
+        labels = tuple(str(v) for v in r["labels"])
+        out[str(r["name"])] = out[str(r["short_name"])] = labels
+    return out

@@ -12,6 +12,7 @@ from opsconsole.checks.engine import (
     run_check,
     select,
     utc_now,
+    verify_or_reason,
     worst,
     worst_first,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "run_check",
     "select",
     "utc_now",
+    "verify_or_reason",
     "worst",
     "worst_first",
 ]

@@ -1,8 +1,12 @@
 """The check engine: named queries in, OK / WARNING / CRITICAL / UNKNOWN results out.
 
-One engine serves the TUI's tiles and ``opsconsole check``, so the two can never disagree. A
-check whose relations, columns or functions are missing is UNKNOWN naming them; a failed or
-timed-out query is UNKNOWN with the error. Nothing here imports Textual.
+One engine serves the TUI's tiles and ``opsconsole check``, so the two can never disagree. No
+check is OK unless its statement ran: before anything runs, the server has verified the catalog
+(:func:`opsconsole.catalog.verify.verified`, once per session while the schema is unchanged), and
+a check with any finding (its subsystem absent, its statement refused, a value its column cannot
+hold, a spec column its statement lacks, row-level security filtering the role) is UNKNOWN with
+the finding's line, which names what the database has instead and the file and line to edit. A
+failed or timed-out query is UNKNOWN with the error. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import psycopg
 from opsconsole import sanitize
 from opsconsole.catalog import Catalog, CheckSpec, ScreenSpec
 from opsconsole.catalog.introspect import SchemaInfo
+from opsconsole.catalog.verify import CatalogReport, verified
+from opsconsole.catalog.vocabulary import Vocabulary
 from opsconsole.connection.db import Connection
 
 Clock = Callable[[], datetime]
@@ -60,8 +66,8 @@ class CheckResult:
         query: the named query ``file.name`` (str).
         duration_ms: wall time of the query in ms (float).
         error: why the check could not be evaluated, or None.
-        installed: False when the screen's subsystem is absent (the check then counts toward the
-            exit code only when asked for by name).
+        installed: False when the check's subsystem is absent (the check then counts toward
+            the exit code only when asked for by name).
         rows: the breakdown rows, for display (list of dicts; empty for row checks).
         checked_at: when it ran (aware datetime, UTC).
     """
@@ -92,38 +98,44 @@ def utc_now() -> datetime:
 def run_check(
     conn: Connection,
     catalog: Catalog,
-    schema: SchemaInfo,
+    schema: SchemaInfo | None,
     screen: ScreenSpec,
     spec: CheckSpec,
     *,
     clock: Clock | None = None,
+    report: CatalogReport | None = None,
 ) -> CheckResult:
-    """Run one check.
+    """Run one check, if the server's verification of the catalog found nothing against it.
 
     Args:
         conn: a read-only monitoring session (autocommit).
         catalog: the loaded catalog.
-        schema: what the database holds (:func:`opsconsole.catalog.introspect.inspect`).
+        schema: unused (the verification report carries what the database holds); kept so
+            callers that pass :func:`opsconsole.catalog.introspect.inspect`'s result still work.
         screen: the check's screen.
         spec: the check.
         clock: returns "now" for time-relative queries (aware datetime; default
             :func:`utc_now`, looked up at call time).
+        report: the catalog verified on this database (default: :func:`verified`).
 
     Returns:
-        CheckResult; never raises for a missing object or a failed query (UNKNOWN instead).
+        CheckResult; never raises for a finding or a failed query (UNKNOWN instead).
+
+    Raises:
+        psycopg.OperationalError: the connection was lost while verifying.
     """
     now = (clock or utc_now)()
-    screen_missing = schema.missing(screen.requires)
-    missing = screen_missing or schema.missing(spec.requires)
-    if missing:
-        adapt = catalog.query_file(spec.query)
-        return _unknown(
-            screen,
-            spec,
-            f"not installed: {', '.join(missing)} (adapt {adapt})",
-            installed=not screen_missing,
-            now=now,
-        )
+    got = report or verify_or_reason(conn, catalog)
+    if isinstance(got, str):
+        return _unknown(screen, spec, got, now=now)
+    report = got
+    problems = report.problems("check", spec.id)
+    if problems:
+        first = problems[0].message
+        more = f" (and {len(problems) - 1} more: see `opsconsole doctor`)" if len(
+            problems) > 1 else ""
+        return _unknown(screen, spec, first + more,
+                        installed=report.installed("check", spec.id), now=now)
     query = catalog.query(spec.query)
     params: dict[str, Any] = {"now": now, **spec.params}
     started = time.perf_counter()
@@ -131,40 +143,74 @@ def run_check(
         rows = conn.execute(query.sql.encode(), params).fetchall()
     except psycopg.Error as exc:
         elapsed = (time.perf_counter() - started) * 1000
-        return _unknown(screen, spec, describe_query_error(exc), now=now, duration_ms=elapsed)
+        reason = describe_query_error(exc)
+        if not isinstance(exc, psycopg.errors.QueryCanceled | psycopg.OperationalError):
+            reason += f": adapt {catalog.location(spec.query)}"
+        return _unknown(screen, spec, reason, now=now, duration_ms=elapsed)
     elapsed = (time.perf_counter() - started) * 1000
-    return evaluate(screen, spec, rows, duration_ms=elapsed, now=now)
+    return evaluate(screen, spec, rows, duration_ms=elapsed, now=now,
+                    vocabulary=report.vocabulary(spec.query, spec.key_column))
 
 
 def run_all(
     conn: Connection,
     catalog: Catalog,
-    schema: SchemaInfo,
+    schema: SchemaInfo | None = None,
     *,
     only: Iterable[str] | None = None,
     clock: Clock | None = None,
     previous: Mapping[str, CheckResult] | None = None,
+    report: CatalogReport | None = None,
 ) -> list[CheckResult]:
     """Run every check (or those selected by ``only``), in catalog order.
 
     Args:
+        schema: unused (see :func:`run_check`).
         only: check ids or screen ids; None = all.
         previous: the last results by id; a check with ``cadence_s`` whose previous result
             (not UNKNOWN) is younger than that is reused instead of run again, so expensive
             checks refresh on a slower cadence.
+        report: the catalog verified on this database (default: :func:`verified`, which
+            costs one fingerprint query while the schema is unchanged).
 
     Returns:
         list[CheckResult]; once the connection is lost the remaining checks are UNKNOWN.
+
+    Raises:
+        psycopg.OperationalError: the connection was lost while verifying.
     """
     selected = select(catalog, only)
     results: list[CheckResult] = []
+    if selected and report is None and not (conn.closed or conn.broken):
+        got = verify_or_reason(conn, catalog)
+        if isinstance(got, str):
+            now = (clock or utc_now)()
+            return [_unknown(screen, spec, got, now=now) for screen, spec in selected]
+        report = got
     for screen, spec in selected:
         if conn.closed or conn.broken:
             results.append(_unknown(screen, spec, "connection lost", now=(clock or utc_now)()))
             continue
         kept = _still_fresh(spec, (previous or {}).get(spec.id), (clock or utc_now)())
-        results.append(kept or run_check(conn, catalog, schema, screen, spec, clock=clock))
+        results.append(kept or run_check(conn, catalog, schema, screen, spec, clock=clock,
+                                         report=report))
     return results
+
+
+def verify_or_reason(conn: Connection, catalog: Catalog) -> CatalogReport | str:
+    """:func:`verified`, or the one-line reason it could not be done (e.g. a statement timeout).
+
+    Raises:
+        psycopg.OperationalError: the connection was lost.
+    """
+    try:
+        return verified(conn, catalog)
+    except psycopg.errors.QueryCanceled as exc:  # an OperationalError that keeps the session
+        return f"cannot verify the catalog: {describe_query_error(exc)}"
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as exc:
+        return f"cannot verify the catalog: {describe_query_error(exc)}"
 
 
 def _still_fresh(spec: CheckSpec, last: CheckResult | None, now: datetime) -> CheckResult | None:
@@ -212,15 +258,20 @@ def evaluate(
     *,
     duration_ms: float = 0.0,
     now: datetime | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> CheckResult:
     """Turn a query's rows into a result (pure: no I/O).
+
+    Args:
+        vocabulary: for a breakdown, what its key column can hold: every value it can hold is
+            listed, with a zero count when no row holds it.
 
     Raises:
         nothing; a missing value column gives UNKNOWN naming it.
     """
     now = now or utc_now()
     if spec.shape == "breakdown":
-        values = _breakdown(rows, spec)
+        values = _breakdown(rows, spec, vocabulary)
         if values is None:
             return _unknown(
                 screen,
@@ -251,6 +302,8 @@ def evaluate(
         raw = values[spec.value]
     value = _number(raw)
     status, summary = _judge(spec, value, {**spec.params, **values})
+    if spec.shape == "breakdown" and value is not None:
+        summary = _with_unnamed(summary, spec, values)
     return CheckResult(
         id=spec.id,
         screen=screen.id,
@@ -291,7 +344,8 @@ def _judge(spec: CheckSpec, value: float | None, values: dict[str, Any]) -> tupl
             return Status.OK, spec.null_summary
         return Status.UNKNOWN, f"no value in column '{spec.value}'"
     status = Status.OK
-    if _beyond(value, spec.warning_above, spec.warning_below):
+    warn_on = _number(values.get(spec.warning_value)) if spec.warning_value else value
+    if warn_on is not None and _beyond(warn_on, spec.warning_above, spec.warning_below):
         status = Status.WARNING
     if _beyond(value, spec.critical_above, spec.critical_below):
         status = Status.CRITICAL
@@ -302,14 +356,28 @@ def _beyond(value: float, above: float | None, below: float | None) -> bool:
     return (above is not None and value > above) or (below is not None and value < below)
 
 
-def _breakdown(rows: list[dict[str, Any]], spec: CheckSpec) -> dict[str, Any] | None:
-    values: dict[str, Any] = {}
+def _breakdown(
+    rows: list[dict[str, Any]], spec: CheckSpec, vocabulary: Vocabulary | None
+) -> dict[str, Any] | None:
+    values: dict[str, Any] = {v: 0 for v in (vocabulary.allowed or ())} if vocabulary else {}
     for row in rows:
         if spec.key_column not in row or spec.count_column not in row:
             return None
         key = sanitize.clean(row[spec.key_column], 80)
-        values[key] = values.get(key, 0) + int(row[spec.count_column] or 0)
+        count = _number(row[spec.count_column]) or 0
+        values[key] = values.get(key, 0) + (int(count) if float(count).is_integer() else count)
     return values
+
+
+def _with_unnamed(summary: str, spec: CheckSpec, values: dict[str, Any]) -> str:
+    """The summary, followed by the values the data holds that its template does not name."""
+    from opsconsole.catalog.speccheck import placeholders
+
+    named = set(placeholders(spec.summary))
+    if not named & set(values):
+        return summary  # the template enumerates no values (e.g. "per day below")
+    others = [f"{v} {k}" for k, v in values.items() if k not in named and v]
+    return sanitize.clean(f"{summary}; also {', '.join(others)}", 300) if others else summary
 
 
 class _Values(dict[str, Any]):

@@ -1,8 +1,11 @@
 """The console's one read-only monitoring session, shared by every worker (no Textual here).
 
 psycopg connections are not thread-safe, so every use goes through :meth:`Monitor.call`, which
-holds a lock, (re)connects and introspects once per connection, and turns a lost connection
-into :class:`ConnectionLost` so the UI can show "reconnecting" and keep its last data.
+holds a lock, (re)connects and reads the server's identity once per connection, and turns a lost
+connection into :class:`ConnectionLost` so the UI can show "reconnecting" and keep its last data.
+What the database holds is judged by the catalog's verification
+(:func:`opsconsole.catalog.verify.verified`, cached while the schema is unchanged), which the
+check engine and the tables call themselves.
 """
 
 from __future__ import annotations
@@ -47,11 +50,12 @@ class Monitor:
         self._timeout_ms = statement_timeout_ms
         self._lock = threading.Lock()
         self._conn: db.Connection | None = None
-        self.schema: SchemaInfo | None = None
+        self.schema: SchemaInfo | None = None  # no longer read: see the module docstring
         self.info: db.ServerInfo | None = None
 
-    def call(self, fn: Callable[[db.Connection, SchemaInfo], T]) -> T:
-        """Run ``fn(conn, schema)`` with the session, connecting first if needed.
+    def call(self, fn: Callable[[db.Connection, SchemaInfo | None], T]) -> T:
+        """Run ``fn(conn, schema)`` with the session, connecting first if needed (``schema`` is
+        None: the engine verifies the catalog itself).
 
         Raises:
             ConnectionLost: the server is unreachable, or the connection broke during ``fn``.
@@ -77,9 +81,8 @@ class Monitor:
             if got:
                 self._lock.release()
 
-    def _ensure(self) -> tuple[db.Connection, SchemaInfo]:
+    def _ensure(self) -> tuple[db.Connection, SchemaInfo | None]:
         if self._conn is not None and not (self._conn.closed or self._conn.broken):
-            assert self.schema is not None
             return self._conn, self.schema
         self._drop()
         try:
@@ -88,7 +91,6 @@ class Monitor:
             raise ConnectionLost(exc.message) from exc
         try:
             self.info = introspect.server_info(conn, self._catalog)
-            self.schema = introspect.inspect(conn, self._catalog)
         except psycopg.Error as exc:
             conn.close()
             raise ConnectionLost(describe_query_error(exc)) from exc

@@ -2,8 +2,9 @@
 
 A table's query takes ``after_id``, ``limit`` and, when its keyset column is not ``id``,
 ``after_sort``; it returns rows ordered by ``(keyset, id)``. :func:`fetch_page` runs one page and
-returns the cursor of the next one, so a list is never loaded whole. Nothing here imports
-Textual.
+returns the cursor of the next one, so a list is never loaded whole. A table with a finding of
+the server's verification (:func:`opsconsole.catalog.verify.verified`) "cannot run": its page
+carries the finding's line instead of rows. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import psycopg
 
 from opsconsole.catalog import Catalog, TableSpec
 from opsconsole.catalog.introspect import SchemaInfo
+from opsconsole.catalog.verify import CatalogReport
 from opsconsole.checks import describe_query_error
+from opsconsole.checks.engine import verify_or_reason
 from opsconsole.connection.db import Connection
 
 
@@ -36,8 +39,10 @@ class Page:
         rows: list of dicts, raw values (sanitise before display).
         next: cursor of the next page, or None when this was the last.
         duration_ms: query wall time in ms.
-        error: why the page could not be read (str), or None.
-        missing: objects the table needs that the database lacks (list[str]).
+        error: why the page could not be read (str), or None: "not installed: ...", or the
+            finding that keeps the table from running ("cannot run: ..."), or the query's error.
+        missing: the findings' lines, one per problem (list[str]).
+        installed: False when the table's subsystem is absent (bool).
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -45,33 +50,47 @@ class Page:
     duration_ms: float = 0.0
     error: str | None = None
     missing: list[str] = field(default_factory=list)
+    installed: bool = True
 
 
 def fetch_page(
     conn: Connection,
     catalog: Catalog,
-    schema: SchemaInfo,
+    schema: SchemaInfo | None,
     spec: TableSpec,
     *,
     cursor: Cursor | None = None,
     params: dict[str, Any] | None = None,
     limit: int | None = None,
-    screen_requires: list[str] | None = None,
+    report: CatalogReport | None = None,
 ) -> Page:
-    """Read one keyset page of ``spec``.
+    """Read one keyset page of ``spec``, if the server's verification found nothing against it.
 
     Args:
+        schema: unused (the verification report carries what the database holds).
         cursor: from the previous page's ``next`` (None: first page).
         params: drill-down parameters (e.g. ``{"linkup_id": ...}``).
         limit: rows per page (default: the spec's page_size).
-        screen_requires: the owning screen's required relations.
+        report: the catalog verified on this database (default:
+            :func:`opsconsole.catalog.verify.verified`).
 
     Returns:
-        Page; never raises for a missing object or a failed query (``error`` instead).
+        Page; never raises for a finding or a failed query (``error`` instead).
+
+    Raises:
+        psycopg.OperationalError: the connection was lost while verifying.
     """
-    missing = schema.missing((screen_requires or []) + spec.requires)
-    if missing:
-        return Page(error="not installed: " + ", ".join(missing), missing=missing)
+    got = report or verify_or_reason(conn, catalog)
+    if isinstance(got, str):
+        return Page(error=got)
+    report = got
+    problems = report.problems("table", spec.id)
+    if problems:
+        lines = [f.message for f in problems]
+        installed = report.installed("table", spec.id)
+        head = lines[0] if not installed else f"cannot run: {lines[0]}"
+        extra = f" (and {len(lines) - 1} more: see `opsconsole doctor`)" if len(lines) > 1 else ""
+        return Page(error=head + extra, missing=lines, installed=installed)
     query = catalog.query(spec.query)
     cursor = cursor or Cursor()
     size = limit or spec.page_size

@@ -7,7 +7,6 @@ raised as :class:`~opsconsole.errors.OpsError` and printed as one line by :mod:`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -118,27 +117,19 @@ def check_command(args: argparse.Namespace) -> int:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    """``opsconsole doctor``: for every check, table and action: runnable, or what is missing."""
+    """``opsconsole doctor``: every check, table and action: runnable, or why not and what to
+    edit; exit 0 when everything installed is runnable, 1 when something cannot run."""
     from opsconsole.cli import doctor
 
     cat = catalog.load(args.catalog)
     resolved = config.resolve(args.dsn, args.profile)
-    entries, info = doctor.diagnose(cat, resolved.dsn)
+    diagnosis = doctor.diagnose(cat, resolved.dsn)
+    target = dsn.target(resolved.dsn)
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "target": dsn.target(resolved.dsn).__dict__,
-                    "server": info,
-                    "entries": entries,
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        print(doctor.as_json(diagnosis, target))
     else:
-        print(doctor.as_text(entries, dsn.target(resolved.dsn), info))
-    return 0
+        print(doctor.as_text(diagnosis, target))
+    return diagnosis.exit_code
 
 
 def tui_command(args: argparse.Namespace) -> int:

@@ -76,13 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="statement timeout per check in seconds (default 5)",
     )
 
-    doctor = sub.add_parser("doctor", help="what can run on this database, and what to adapt")
+    doctor = sub.add_parser(
+        "doctor", help="what can run on this database, and what to adapt",
+        epilog="exit: 0 everything installed runnable, 1 something cannot run, 3 cannot connect")
     _connection_args(doctor)
     doctor.add_argument("--format", choices=("text", "json"), default="text")
 
     sub.add_parser(
         "action", help="run a guarded action (`opsconsole action --help`)", add_help=False
     )
+
+    cat = sub.add_parser("catalog", help="the queries/ and screens/ a deployment adapts")
+    catsub = cat.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND", required=True)
+    export = catsub.add_parser(
+        "export", help="write the shipped queries/ and screens/ to DIR (then --catalog DIR)")
+    export.add_argument("dir", type=Path, metavar="DIR")
+    export.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
 
     dbp = sub.add_parser("db", help="create or fill the demo schema on any server")
     dbsub = dbp.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)
@@ -132,9 +141,10 @@ def _command_index(args: list[str]) -> int | None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from opsconsole.cli import commands
+    from opsconsole.cli import catalog_export, commands
 
     handlers = {
+        "catalog": catalog_export.catalog_command,
         "db": commands.db_command,
         "demo": commands.demo_command,
         "check": commands.check_command,

@@ -62,16 +62,8 @@ class ConsoleContext:
         Raises:
             ConnectionLost: the session is gone.
         """
-        requires = self.owner(spec.id).requires
         return self.monitor.call(
             lambda conn, schema: tables.fetch_page(
-                conn,
-                self.catalog,
-                schema,
-                spec,
-                cursor=cursor,
-                params=params,
-                limit=limit,
-                screen_requires=requires,
+                conn, self.catalog, schema, spec, cursor=cursor, params=params, limit=limit
             )
         )
