@@ -64,7 +64,8 @@ def line_at(root: Path, message: str) -> str:
 @pytest.mark.parametrize("args,reason,edited", [
     (["replay-jobs", "--job-id", "1"], 'column j.last_error does not exist', "last_error"),
     (["reenqueue-coordination", "--linkup-id", "a0c70000-0000-4000-8000-000000000020"],
-     'invalid input value for enum sms_job_status: "pending"', "'pending'"),
+     "writes public.sms_outbound_jobs.status = 'pending', which the column cannot hold",
+     "'pending'"),
     (["resolve-report", "--report-id", "1", "--dismiss"], "operator does not exist: uuid = bigint",
      ":report_id::bigint"),
 ])
@@ -106,7 +107,9 @@ def test_each_edit_lifts_its_refusal_and_names_the_next_one(
     root = adapted(tmp_path, skip=("D3",))
     code, out, _ = run_cli(capsys, drift_dsn, "replay-jobs", "--job-id", "1", "--dry-run",
                            "--catalog", str(root))
-    assert code == 4 and 'invalid input value for enum sms_job_status: "pending"' in out["message"]
+    assert code == 4, out
+    assert ("writes public.sms_outbound_jobs.status = 'pending', which the column cannot hold"
+            in out["message"])
     assert "status = 'pending'" in line_at(root, out["message"])
 
 
