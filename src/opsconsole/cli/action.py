@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from opsconsole.actions.model import Progress, Result
 from opsconsole.actions.params import parse as parse_params
 from opsconsole.actions.registry import ACTIONS, ActionDef
 from opsconsole.actions.session import ActionContext, default_audit_file, open_session
+from opsconsole.cli import output
 from opsconsole.connection import config
 from opsconsole.errors import BadInput, OpsError, Refused
 from opsconsole.render import actions as render
@@ -27,7 +26,8 @@ from opsconsole.render import actions as render
 EPILOG = """\
 every action: preview first (--dry-run), then apply with --yes --expect N, N being the row count
 the preview showed; a production profile also needs --confirm-env production. Writes are off
-unless the profile says writes = true or --allow-writes is given.
+unless the profile says writes = true, or no profile speaks (a bare --dsn) and --allow-writes
+is given: --allow-writes never overrides a profile's writes = false.
 
 exit codes:
   0  applied, dry-run, or nothing to do
@@ -52,7 +52,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _connection(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
-    group.add_argument("--dsn", default=argparse.SUPPRESS, help="libpq DSN or URI")
+    group.add_argument("--dsn", default=argparse.SUPPRESS, help="libpq DSN or URI; - for stdin")
+    group.add_argument("--dsn-file", default=argparse.SUPPRESS, metavar="PATH",
+                       help="read the DSN from this file (keeps a password out of `ps`)")
     group.add_argument("--profile", default=argparse.SUPPRESS, help="profile from the config")
     group.add_argument("--catalog", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                        help="folder holding queries/ and screens/")
@@ -66,7 +68,8 @@ def _common(parser: argparse.ArgumentParser, action: ActionDef) -> None:
     mode.add_argument("--confirm-env", metavar="NAME",
                       help="a production profile's environment name, typed to confirm")
     mode.add_argument("--allow-writes", action="store_true",
-                      help="switch writes on for this run (the profile's writes = false)")
+                      help="switch writes on for a DSN no profile speaks for (never "
+                           "overrides a profile's writes = false)")
     mode.add_argument("--format", choices=("text", "json"), default="text")
     if action.batched:
         mode.add_argument("--batch-size", metavar="N", default=str(common.DEFAULT_BATCH_SIZE),
@@ -146,8 +149,8 @@ def main(argv: Sequence[str]) -> int:
 def _fail(exc: OpsError, args: argparse.Namespace | None = None) -> int:
     if args is not None and isinstance(exc, Refused) and args.format == "json":
         result = Result(args.action, "refused", message=exc.message)
-        print(json.dumps(result.as_dict(), default=str))
-    print(f"opsconsole: {exc.message}", file=sys.stderr)
+        _emit(json.dumps(result.as_dict(), default=str))
+    output.error(exc.message)
     return exc.exit_code
 
 
@@ -158,11 +161,13 @@ def _run(args: argparse.Namespace) -> int:
     expect = _mode(args)
     batch_size = _int_option("--batch-size", getattr(args, "batch_size", None),
                              common.DEFAULT_BATCH_SIZE, common.MAX_BATCH_SIZE)
-    resolved = config.resolve(getattr(args, "dsn", None), getattr(args, "profile", None))
+    resolved = config.resolve(getattr(args, "dsn", None), getattr(args, "profile", None),
+                              dsn_file=getattr(args, "dsn_file", None))
     cat = catalog.load(getattr(args, "catalog", None))
     ctx = ActionContext(
         dsn=resolved.dsn, profile=resolved.profile, catalog=cat,
-        writes_enabled=resolved.profile.writes or args.allow_writes,
+        writes_enabled=resolved.writes_allowed(args.allow_writes),
+        writes_hint=resolved.writes_refusal(args.allow_writes),
         audit_file=default_audit_file(resolved),
     )
     with open_session(ctx) as session:
@@ -218,8 +223,7 @@ def _ctrl_c() -> Iterator[threading.Event]:
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
-        print("opsconsole: stopping after the current batch (ctrl+c again to interrupt)",
-              file=sys.stderr)
+        output.error("stopping after the current batch (ctrl+c again to interrupt)")
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -229,18 +233,13 @@ def _ctrl_c() -> Iterator[threading.Event]:
 
 
 def _progress(p: Progress) -> None:
-    print(f"  batch {p.batch_no}/{p.batches} committed: {p.affected} of {p.previewed} rows "
-          f"(audit {p.audit_id})", file=sys.stderr)
+    output.note(f"  batch {p.batch_no}/{p.batches} committed: {p.affected} of {p.previewed} "
+                f"rows (audit {p.audit_id})")
 
 
 def _emit(text: str) -> bool:
-    """Print to stdout; False when the reader went away (e.g. `| head`), quietly."""
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return False
-    return True
+    """Print to stdout, cleaned; False when the reader went away (e.g. `| head`), quietly."""
+    return output.out(text)
 
 
 def _print(result: Result, fmt: str) -> None:
@@ -249,4 +248,4 @@ def _print(result: Result, fmt: str) -> None:
     else:
         _emit(render.result_text(result))
     if result.exit_code:
-        print(f"opsconsole: {result.message}", file=sys.stderr)
+        output.error(result.message)
