@@ -100,7 +100,7 @@ def test_any_text_comes_out_inert_and_bounded(text: str, limit: int) -> None:
 def test_nothing_is_invented_only_markers_and_spaces(text: str) -> None:
     """The output without markers is a subsequence of the input (whitespace became spaces)."""
     out = clean(text, None)
-    it = iter(text.replace("\t", " ").replace("\n", " ").replace("\r", " "))
+    it = iter(text.translate({ord(c): " " for c in "\t\n\r\u2028\u2029"}))
     for ch in out:
         if ch == MARKER:
             continue
