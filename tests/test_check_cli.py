@@ -381,3 +381,14 @@ def test_a_closed_stdout_ends_quietly(seeded_dsn: str, command: list[str]) -> No
         os.close(write_end)
     assert proc.stderr == "", proc.stderr
     assert proc.returncode == (2 if command == ["check"] else 0)
+
+
+def test_two_failures_at_once_are_still_one_line(tmp_path, capsys: pytest.CaptureFixture[str]
+                                                 ) -> None:
+    """Found by the fuzz test: the server unreachable and --output unwritable; a NUL byte."""
+    code, _, err = run(capsys, "check", "--dsn", "postgresql://ops@127.0.0.1:1/x",
+                       "--output", str(tmp_path / "nope" / "f.prom"), "--format", "prometheus")
+    assert code == 3 and err.count("\n") == 1
+    assert "cannot connect" in err and "also cannot write" in err
+    code, _, err = run(capsys, "check", "--output", "\x00")
+    assert code == 3 and err.count("\n") == 1 and "internal error" not in err

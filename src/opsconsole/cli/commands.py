@@ -257,8 +257,8 @@ def check_failed(message: str, fmt: str = "text", path: Path | None = None) -> i
             _deliver(text, path)
         elif fmt != "text":
             _deliver(text, None)
-    except OpsError as exc:
-        output.error(exc.message)
+    except OpsError as exc:  # still one line: both failures
+        message = f"{message}; also {exc.message}"
     output.error(message)
     return 3
 

@@ -50,7 +50,9 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        raise BadInput(f"{self.prog}: {message} (see `{self.prog} --help`)")
+        command = self.prog.removeprefix("opsconsole").strip()
+        where = f"{command}: " if command else ""
+        raise BadInput(f"{where}{message} (see `{self.prog} --help`)")
 
 
 def connection_options() -> _Parser:
@@ -183,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args_list: list[str], command: str) -> int:
+    if any("\x00" in token for token in args_list):  # no shell can pass one; a caller might
+        raise BadInput("an argument holds a NUL character: remove it")
     _warn_password_on_command_line(args_list)
     if command == "action":
         from opsconsole.cli.action import main as action_main

@@ -89,8 +89,9 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OpsError(f"cannot write {path} ({exc.strerror}): check that {folder} exists and "
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise OpsError(f"cannot write {path} ({reason}): check that {folder} exists and "
                        "is writable", exit_code=3) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

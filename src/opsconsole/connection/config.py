@@ -271,8 +271,9 @@ def _read_dsn_file(path: Path) -> str:
         raise BadInput(f"--dsn-file {path}: is a folder: give the file holding the DSN") from None
     except UnicodeDecodeError:
         raise BadInput(f"--dsn-file {path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise BadInput(f"--dsn-file {path}: cannot read it ({exc.strerror})") from None
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--dsn-file {path}: cannot read it ({getattr(exc, 'strerror', exc)})") \
+            from None
 
 
 def _read_stdin(stream: TextIO) -> str:
