@@ -242,6 +242,8 @@ def _raw_check_output(args: list[str]) -> tuple[str, Path | None]:
 def _warn_password_on_command_line(args: list[str]) -> None:
     """One warning line when ``--dsn`` on the command line carries a password (``ps`` shows
     it to every user of the machine)."""
+    if not any(token.startswith("--dsn") for token in args):
+        return  # (keeps `opsconsole --version` from importing psycopg)
     from opsconsole.connection.dsn import has_password
 
     for i, token in enumerate(args):
