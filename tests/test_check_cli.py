@@ -4,6 +4,10 @@ exit codes follow the monitoring-plugin convention, and no password is ever prin
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opsconsole import cli
 from opsconsole.checks import engine as check_engine
-from tests.conftest import ANCHOR
+from tests.conftest import ANCHOR, REPO
 
 # The seeds' literal verification queries (without the per-linkup filter of seed 000 §4.4).
 SEED_002_DEBUGGING = """
@@ -117,7 +121,9 @@ def test_unreachable_server_is_unknown_with_one_line(capsys: pytest.CaptureFixtu
     code, out, err = run(capsys, "check", "--dsn",
                          "postgresql://ops:hunter2@127.0.0.1:1/app")
     assert code == 3 and out == ""
-    assert err.count("\n") == 1 and "cannot connect to ops@127.0.0.1:1/app" in err
+    warning, failure = err.splitlines()  # the password on the command line is warned about
+    assert "warning: the password in --dsn is visible" in warning
+    assert "cannot connect to ops@127.0.0.1:1/app" in failure
     assert "hunter2" not in err
 
 
@@ -246,3 +252,143 @@ def test_a_drifted_database_is_adapted_through_a_catalog_copy(
     check = by_id(doc)["jobs.failed_last_hour"]
     assert check["error"] is None and check["values"]["distinct_errors"] == 5
     assert code == 1
+
+
+# --- issue 11, item 14: --output writes atomically whatever the status; the README's cron ---
+
+def test_output_is_written_atomically_even_when_critical(
+        seeded_dsn: str, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "opsconsole.prom"
+    target.write_text("stale all-OK file\n")
+    target.chmod(0o644)
+    code, out, err = run(capsys, "check", "--dsn", seeded_dsn, "--format", "prometheus",
+                         "--output", str(target))
+    assert code == 2 and out == "" and err == ""  # CRITICAL, and the file is written anyway
+    families = {f.name: f for f in text_string_to_metric_families(target.read_text())}
+    assert families["opsconsole_check_run_status"].samples[0].value == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["opsconsole.prom"]  # no temp left
+    assert target.stat().st_mode & 0o777 == 0o644
+    code, _, err = run(capsys, "check", "--dsn", "postgresql://ops@127.0.0.1:1/x",
+                       "--format", "prometheus", "--output", str(target))
+    assert code == 3 and err.count("\n") == 1
+    families = {f.name: f for f in text_string_to_metric_families(target.read_text())}
+    assert families["opsconsole_check_run_status"].samples[0].value == 3
+    assert "opsconsole_check_status" not in families  # no stale values kept
+
+
+def test_output_into_a_missing_folder_is_one_line(seeded_dsn: str, tmp_path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "--dsn", seeded_dsn, "--only", "schema.migrations",
+                       "--output", str(tmp_path / "nope" / "f.json"), "--format", "json")
+    assert code == 3 and err.count("\n") == 1 and "cannot write" in err and "nope" in err
+
+
+def readme_cron_lines() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    block = text.split("```cron\n", 1)[1].split("```", 1)[0]
+    return [ln for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def test_the_readmes_cron_lines_work_as_written(seeded_dsn: str, tmp_path) -> None:
+    """Each line of README's cron block, run by sh as cron would (paths moved into tmp_path),
+    against a CRITICAL database: the textfile is written, the JSON parses, the mail goes."""
+    lines = readme_cron_lines()
+    assert len(lines) == 3 and all("%" not in ln for ln in lines)  # % is special in crontab
+    bin_dir, textfile, log = tmp_path / "bin", tmp_path / "textfile", tmp_path / "log"
+    for folder in (bin_dir, textfile, log):
+        folder.mkdir()
+    mail = bin_dir / "mail"
+    mail.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/mail.args\ncat > {tmp_path}/mail.body\n')
+    mail.chmod(0o755)
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[profiles.production]\ndsn = "{seeded_dsn}"\n'
+                           'environment = "production"\n')
+    venv_bin = Path(sys.executable).parent
+    env = {"PATH": f"{bin_dir}:{venv_bin}:/usr/bin:/bin", "OPSCONSOLE_CONFIG": str(config_file),
+           "HOME": str(tmp_path), "LANG": "C"}
+    for line in lines:
+        command = line.split(None, 5)[5]
+        command = command.replace("/var/lib/node_exporter/textfile", str(textfile))
+        command = command.replace("/var/log/opsconsole", str(log))
+        proc = subprocess.run(["/bin/sh", "-c", command], check=False, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert "Traceback" not in proc.stderr, proc.stderr
+    assert "moderation" in (tmp_path / "mail.args").read_text()
+    assert "moderation.pending_reports" in (tmp_path / "mail.body").read_text()
+    deliveries = json.loads((log / "deliveries.json").read_text())
+    assert {c["screen"] for c in deliveries["checks"]} == {"deliveries"}
+    prom = (textfile / "opsconsole.prom").read_text()
+    families = {f.name: f for f in text_string_to_metric_families(prom)}
+    assert families["opsconsole_check_run_status"].samples[0].value == 2  # written while CRITICAL
+    assert sorted(p.name for p in textfile.iterdir()) == ["opsconsole.prom"]
+
+
+# --- issue 11, items 15 and 16: bad input is UNKNOWN (3) in one line, and JSON stays JSON ---
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400", "-1", "0", "-inf", "soon", ""])
+def test_a_bad_timeout_is_unknown_with_one_line(value: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", "--dsn", "host=x", "--timeout", value)
+    assert code == 3 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert "--timeout" in err
+    code, out, err = run(capsys, "check", "--timeout", value, "--format", "json")
+    doc = json.loads(out)
+    assert (doc["status"], doc["exit_code"]) == ("UNKNOWN", 3) and "--timeout" in doc["error"]
+
+
+def test_json_is_printed_on_bad_input_and_on_a_lost_connection(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["check", "--format", "json", "--only"],
+                 ["check", "--format=json", "--bogus"],
+                 ["check", "--format", "json", "--dsn", "postgresql://ops:pw@127.0.0.1:1/x"],
+                 ["--dsn", "host=x password=p bogus", "check", "--format", "json"]):
+        code, out, err = run(capsys, *argv)
+        doc = json.loads(out)
+        assert code == 3 and doc["status"] == "UNKNOWN" and doc["exit_code"] == 3, argv
+        assert doc["error"] and err.strip().endswith(doc["error"])
+
+
+def test_only_accepts_screen_titles_and_ids_in_any_case(
+        seeded_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = []
+    for name in ("Moderation", "moderation", "MODERATION", " moderation "):
+        _, doc = run_json(capsys, seeded_dsn, "--only", name)
+        ids.append(sorted(c["id"] for c in doc["checks"]))
+    assert ids[0] and all(i == ids[0] for i in ids)
+    assert all(i.startswith("moderation.") for i in ids[0])
+    _, doc = run_json(capsys, seeded_dsn, "--only", "Moderation.Pending_Reports")
+    assert [c["id"] for c in doc["checks"]] == ["moderation.pending_reports"]
+
+
+def test_only_never_echoes_control_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "--dsn", "postgresql://ops@127.0.0.1:1/x",
+                       "--only", "x\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9d")
+    assert code == 3 and "no check or screen named x" in err
+    assert "\x1b" not in err and "\x9d" not in err and "\x07" not in err
+    assert "screens: Overview" in err or "screens:" in err
+
+
+@pytest.mark.parametrize("command", [["check"], ["doctor"]])
+def test_a_closed_stdout_ends_quietly(seeded_dsn: str, command: list[str]) -> None:
+    """`check | true`, `doctor | head`: the reader is gone before the first byte."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([str(Path(sys.executable).parent / "opsconsole"), *command,
+                               "--dsn", seeded_dsn], stdout=write_end, stderr=subprocess.PIPE, check=False,
+                              text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == "", proc.stderr
+    assert proc.returncode == (2 if command == ["check"] else 0)
+
+
+def test_two_failures_at_once_are_still_one_line(tmp_path, capsys: pytest.CaptureFixture[str]
+                                                 ) -> None:
+    """Found by the fuzz test: the server unreachable and --output unwritable; a NUL byte."""
+    code, _, err = run(capsys, "check", "--dsn", "postgresql://ops@127.0.0.1:1/x",
+                       "--output", str(tmp_path / "nope" / "f.prom"), "--format", "prometheus")
+    assert code == 3 and err.count("\n") == 1
+    assert "cannot connect" in err and "also cannot write" in err
+    code, _, err = run(capsys, "check", "--output", "\x00")
+    assert code == 3 and err.count("\n") == 1 and "internal error" not in err

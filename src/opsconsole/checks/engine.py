@@ -220,19 +220,27 @@ def _still_fresh(spec: CheckSpec, last: CheckResult | None, now: datetime) -> Ch
 
 
 def select(catalog: Catalog, only: Iterable[str] | None) -> list[tuple[ScreenSpec, CheckSpec]]:
-    """The (screen, check) pairs named by ``only`` (check ids or screen ids; None = all).
+    """The (screen, check) pairs named by ``only``; None = all.
+
+    A name is a check id, a screen id or a screen's title as the console shows it
+    ("Moderation"), compared case-insensitively; surrounding spaces are ignored.
 
     Raises:
-        KeyError: a name matches no check and no screen (message lists the name).
+        KeyError: a name matches no check and no screen (message lists the names).
     """
     pairs = catalog.checks()
     if only is None:
         return pairs
-    wanted = list(only)
-    unknown = [w for w in wanted if not any(w in (s.id, c.id) for s, c in pairs)]
+    wanted = {w.strip().casefold() for w in only}
+
+    def names(screen: ScreenSpec, check: CheckSpec) -> set[str]:
+        return {screen.id.casefold(), screen.title.strip().casefold(), check.id.casefold()}
+
+    known = set().union(*(names(s, c) for s, c in pairs)) if pairs else set()
+    unknown = [w for w in only if w.strip().casefold() not in known]
     if unknown:
         raise KeyError(", ".join(unknown))
-    return [(s, c) for s, c in pairs if s.id in wanted or c.id in wanted]
+    return [(s, c) for s, c in pairs if names(s, c) & wanted]
 
 
 def worst(results: Iterable[CheckResult], *, count_not_installed: bool = False) -> Status:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
-import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from opsconsole.actions.model import Face, Progress, Result, Status
 from opsconsole.actions.params import ParamError
 from opsconsole.actions.session import ActionContext, Session, default_audit_file, open_session
 from opsconsole.catalog import ActionSpec, Catalog, ParamSpec
+from opsconsole.cli import output
 from opsconsole.connection import config
 from opsconsole.errors import BadInput, ConnectionFailed, DatabaseFailure, OpsError, Refused
 from opsconsole.render import actions as render
@@ -36,7 +36,8 @@ from opsconsole.sanitize import clean
 EPILOG = """\
 every action: preview first (--dry-run), then apply with --yes --expect N, N being the row count
 the preview showed; a production profile also needs --confirm-env production. Writes are off
-unless the profile says writes = true or --allow-writes is given.
+unless the profile says writes = true, or no profile speaks (a bare --dsn) and --allow-writes
+is given: --allow-writes never overrides a profile's writes = false.
 
 exit codes:
   0  applied, dry-run, or nothing to do
@@ -75,7 +76,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _connection(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
-    group.add_argument("--dsn", default=argparse.SUPPRESS, help="libpq DSN or URI")
+    group.add_argument("--dsn", default=argparse.SUPPRESS, help="libpq DSN or URI; - for stdin")
+    group.add_argument("--dsn-file", default=argparse.SUPPRESS, metavar="PATH",
+                       help="read the DSN from this file (keeps a password out of `ps`)")
     group.add_argument("--profile", default=argparse.SUPPRESS, help="profile from the config")
     group.add_argument("--catalog", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                        help="folder holding queries/ and screens/")
@@ -89,7 +92,8 @@ def _common(parser: argparse.ArgumentParser, spec: ActionSpec) -> None:
     mode.add_argument("--confirm-env", metavar="NAME",
                       help="a production profile's environment name, typed to confirm")
     mode.add_argument("--allow-writes", action="store_true",
-                      help="switch writes on for this run (the profile's writes = false)")
+                      help="switch writes on for a DSN no profile speaks for (never "
+                           "overrides a profile's writes = false)")
     mode.add_argument("--format", choices=("text", "json"), default="text")
     if spec.batched:
         mode.add_argument("--batch-size", metavar="N", default=str(common.DEFAULT_BATCH_SIZE),
@@ -186,7 +190,7 @@ def _fail(exc: OpsError, fmt: str, action: str | None) -> int:
             (s for kind, s in STATUS_OF.items() if isinstance(exc, kind)), "aborted")
         result = Result(action or "", status, message=message)
         _emit(json.dumps(result.as_dict(), default=str))
-    print(f"opsconsole: {message}", file=sys.stderr)
+    output.error(message)
     return exc.exit_code
 
 
@@ -196,11 +200,13 @@ def _run(args: argparse.Namespace, cat: Catalog) -> int:
     expect = _mode(args)
     batch_size = _int_option("--batch-size", getattr(args, "batch_size", None),
                              common.DEFAULT_BATCH_SIZE, common.MAX_BATCH_SIZE)
-    resolved = config.resolve(getattr(args, "dsn", None), getattr(args, "profile", None))
+    resolved = config.resolve(getattr(args, "dsn", None), getattr(args, "profile", None),
+                              dsn_file=getattr(args, "dsn_file", None))
     ctx = ActionContext(
         dsn=resolved.dsn, profile=resolved.profile, catalog=cat,
-        writes_enabled=resolved.profile.writes or args.allow_writes,
-        audit_file=default_audit_file(resolved), face=CLI_FACE,
+        writes_enabled=resolved.writes_allowed(args.allow_writes),
+        audit_file=default_audit_file(resolved),
+        face=dataclasses.replace(CLI_FACE, writes_hint=resolved.writes_refusal(args.allow_writes)),
     )
     with open_session(ctx) as session:
         if not args.dry_run:
@@ -256,14 +262,13 @@ def _ctrl_c(session: Session) -> Iterator[threading.Event]:
 
     def handler(signum: int, frame: Any) -> None:
         if cancel.is_set():
-            print("opsconsole: interrupting the batch in flight (it is rolled back); the "
-                  "report follows", file=sys.stderr)
+            output.error("interrupting the batch in flight (it is rolled back); the report "
+                         "follows")
             with contextlib.suppress(Exception):
                 session.conn.cancel()
             return
         cancel.set()
-        print("opsconsole: stopping after the current batch (ctrl+c again to interrupt it)",
-              file=sys.stderr)
+        output.error("stopping after the current batch (ctrl+c again to interrupt it)")
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -273,18 +278,13 @@ def _ctrl_c(session: Session) -> Iterator[threading.Event]:
 
 
 def _progress(p: Progress) -> None:
-    print(f"  batch {p.batch_no}/{p.batches} committed: {p.affected} of {p.previewed} rows "
-          f"(audit {p.audit_id})", file=sys.stderr, flush=True)
+    output.note(f"  batch {p.batch_no}/{p.batches} committed: {p.affected} of {p.previewed} "
+                f"rows (audit {p.audit_id})")
 
 
 def _emit(text: str) -> bool:
-    """Print to stdout; False when the reader went away (e.g. `| head`), quietly."""
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return False
-    return True
+    """Print to stdout, cleaned; False when the reader went away (e.g. `| head`), quietly."""
+    return output.out(text)
 
 
 def _print(result: Result, fmt: str) -> None:
@@ -294,6 +294,6 @@ def _print(result: Result, fmt: str) -> None:
         _emit(render.result_text(result))
     warning = result.values.get("audit_file_warning")
     if warning:
-        print(f"opsconsole: warning: {clean(warning)}", file=sys.stderr)
+        output.warn(clean(warning))
     if result.exit_code:
-        print(f"opsconsole: {result.message}", file=sys.stderr)
+        output.error(result.message)

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from opsconsole import catalog
+from opsconsole.cli import output
 from opsconsole.errors import BadInput
 
 FOLDERS = ("queries", "screens")
@@ -48,5 +49,5 @@ def export(dest: Path, *, force: bool = False) -> str:
 
 def catalog_command(args: argparse.Namespace) -> int:
     """``opsconsole catalog export DIR [--force]``; exit 0, or 2 on bad input."""
-    print(export(args.dir, force=args.force))
+    output.out(export(args.dir, force=args.force))
     return 0

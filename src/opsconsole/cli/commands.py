@@ -2,59 +2,134 @@
 
 Each takes the parsed ``argparse.Namespace`` and returns the exit code (int); failures are
 raised as :class:`~opsconsole.errors.OpsError` and printed as one line by :mod:`opsconsole.cli`.
+The connection options may be absent from the namespace (their default is SUPPRESS, so that
+they mean the same before and after the command): read them with :func:`given`. Everything
+reaches the terminal through :mod:`opsconsole.cli.output`.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
+import psycopg
 from psycopg import sql
 
 from opsconsole import catalog
+from opsconsole.cli import output
 from opsconsole.connection import config, db, dsn
-from opsconsole.errors import BadInput, OpsError
+from opsconsole.errors import BadInput, ConnectionFailed, OpsError
+
+if TYPE_CHECKING:
+    from opsconsole.catalog import Catalog
+    from opsconsole.checks import CheckResult
 
 DEMO_DB = "opsconsole_demo"
+DEFAULT_CHECK_DEADLINE_S = 30.0
+
+
+def given(args: argparse.Namespace, name: str) -> Any:
+    """A connection option's value, or None when it was given nowhere."""
+    return getattr(args, name, None)
+
+
+def resolve(args: argparse.Namespace) -> config.Resolved:
+    """The connection by the documented order, from ``--dsn``/``--dsn-file``/``--profile``.
+
+    Raises:
+        BadInput: an unknown profile, an invalid config, an empty or unreadable DSN option.
+    """
+    return config.resolve(
+        given(args, "dsn"), given(args, "profile"), dsn_file=given(args, "dsn_file")
+    )
+
+
+def load_catalog(args: argparse.Namespace) -> Catalog:
+    """The catalog of ``--catalog DIR`` (default: the shipped one).
+
+    Raises:
+        BadInput: the folder or a spec in it is invalid (one line naming the file).
+    """
+    return catalog.load(given(args, "catalog"))
+
+
+def _refuse(args: argparse.Namespace, names: tuple[str, ...], why: str) -> None:
+    for name in names:
+        if given(args, name) is not None:
+            raise BadInput(f"--{name.replace('_', '-')}: {why}")
 
 
 def db_command(args: argparse.Namespace) -> int:
     """``opsconsole db init|seed --dsn DSN``: create or fill the demo schema."""
     from opsconsole.demo import setup
 
+    what = f"db {args.db_command}"
+    _refuse(args, ("profile", "catalog"), f"not used by {what}: give the database with --dsn")
+    target_dsn = config.read_dsn_option(given(args, "dsn"), given(args, "dsn_file"))
+    if target_dsn is None:
+        raise BadInput(f"{what} needs the database it writes: --dsn DSN (or --dsn-file PATH, "
+                       "--dsn - for stdin)")
     if args.db_command == "init":
-        result = setup.init_schema(args.dsn)
+        result = setup.init_schema(target_dsn)
     else:
-        result = setup.seed(args.dsn, scale=args.scale, seed_value=args.seed)
-    print(f"{result.message} ({result.elapsed_s:.1f} s) on {dsn.target(args.dsn).label()}")
+        result = setup.seed(target_dsn, scale=args.scale, seed_value=args.seed)
+    output.out(f"{result.message} ({result.elapsed_s:.1f} s) on {dsn.target(target_dsn).label()}")
     return 0
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """``opsconsole demo``: embedded server, schema, data, then the console (or wait)."""
+    """``opsconsole demo``: embedded server, schema, data, then the console (or wait).
+
+    The server stops when the command ends, also on SIGHUP (the terminal closed, an SSH
+    session dropped) and SIGTERM.
+    """
     from opsconsole.demo import server, setup
 
+    _refuse(args, ("dsn", "dsn_file", "profile"),
+            "demo runs its own server; for another database use `opsconsole --dsn DSN tui`")
     if not 1 <= args.scale <= setup.MAX_SCALE:
         raise BadInput(f"--scale must be between 1 and {setup.MAX_SCALE} (got {args.scale})")
+    cat = load_catalog(args)
     started = time.monotonic()
     emb = server.start(args.data_dir)
-    try:
-        demo_dsn = _prepare_demo(emb, args.scale, args.seed)
-        print(f"demo database ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
-        print(f"  psql '{demo_dsn}'", file=sys.stderr)
-        if args.no_tui:
-            print("press ctrl+c to stop the server", file=sys.stderr)
-            while True:
-                time.sleep(3600)
-        resolved = config.Resolved(demo_dsn, "demo", config.Profile(name="demo"), config.Defaults())
-        return _run_tui(resolved, args.catalog)
-    finally:
+    with _stop_on_hangup(emb):
+        try:
+            demo_dsn = _prepare_demo(emb, args.scale, args.seed)
+            output.error(f"demo database ready in {time.monotonic() - started:.1f} s")
+            output.error(f"psql '{demo_dsn}'")
+            if args.no_tui:
+                output.error("press ctrl+c to stop the server")
+                while True:
+                    time.sleep(3600)
+            demo_profile = config.Profile(name="demo", environment="dev")
+            resolved = config.Resolved(demo_dsn, "demo", demo_profile, config.Defaults())
+            return _run_tui(resolved, cat)
+        finally:
+            output.error(server.stop_message(emb, emb.stop(), bool(args.data_dir)))
+
+
+@contextmanager
+def _stop_on_hangup(emb: Any) -> Iterator[None]:
+    """Stop the server on SIGHUP and SIGTERM, then end (exit 128 + the signal's number)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
         emb.stop()
-        if args.data_dir:
-            print(f"server stopped; data kept in {emb.data_dir}", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    signals = (signal.SIGHUP, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _prepare_demo(emb: Any, scale: int, seed_value: int) -> str:
@@ -75,45 +150,115 @@ def _prepare_demo(emb: Any, scale: int, seed_value: int) -> str:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    """``opsconsole check``: every check once; exit 0/1/2/3 (monitoring-plugin convention)."""
-    from datetime import UTC, datetime
+    """``opsconsole check``: every check once; exit 0/1/2/3 (monitoring-plugin convention).
 
+    The whole run (connect and every query) is bounded by ``--timeout`` (default 30 s) on
+    the client side; anything that cannot be evaluated is UNKNOWN (3), with the format's
+    error document on stdout (or ``--output``) and one line on stderr.
+    """
     from opsconsole import checks
-    from opsconsole.catalog import introspect
     from opsconsole.render import report
 
+    started = time.monotonic()
     try:
-        cat = catalog.load(args.catalog)
-        resolved = config.resolve(args.dsn, args.profile)
-        only = args.only
-        if only:
-            try:
-                checks.select(cat, only)
-            except KeyError as exc:
-                raise BadInput(
-                    f"--only: no check or screen named {exc.args[0]}: see `opsconsole doctor`"
-                ) from None
-        timeout_ms = int(args.timeout * 1000) if args.timeout else resolved.statement_timeout_ms
-        if timeout_ms <= 0:
-            raise BadInput("--timeout must be a positive number of seconds")
-        target = dsn.target(resolved.dsn)
-        with db.connect(
-            resolved.profile.replica_dsn or resolved.dsn, statement_timeout_ms=timeout_ms
-        ) as conn:
-            schema = introspect.inspect(conn, cat)
-            results = checks.run_all(conn, cat, schema, only=only)
+        resolved = resolve(args)
+        target = dsn.target(resolved.dsn)  # a malformed DSN fails here, before any I/O
+        monitor = resolved.profile.replica_dsn or resolved.dsn
+        cat = load_catalog(args)
+        only = _only(cat, args.only)
+        deadline_s = args.timeout or DEFAULT_CHECK_DEADLINE_S
+        timeout_ms = resolved.statement_timeout_ms
+        if args.timeout:
+            timeout_ms = max(1, min(timeout_ms, int(args.timeout * 1000)))
+        results = db.run_with_deadline(
+            lambda deadline: _run_checks(deadline, monitor, cat, only, timeout_ms),
+            deadline_s,
+            dsn.target(monitor).label(),
+            started=started,
+        )
     except OpsError as exc:
-        print(f"opsconsole: {exc.message}", file=sys.stderr)
-        return 3
+        return check_failed(exc.message, args.format, args.output)
     status = checks.worst(results, count_not_installed=bool(only))
-    now = datetime.now(UTC)
     if args.format == "json":
-        print(report.as_json(results, status, target, now))
+        text = report.as_json(results, status, target, datetime.now(UTC)) + "\n"
     elif args.format == "prometheus":
-        sys.stdout.write(report.as_prometheus(results))
+        text = report.as_prometheus(results, status)
     else:
-        print(report.as_text(results, status, target))
+        text = report.as_text(results, status, target) + "\n"
+    try:
+        _deliver(text, args.output)
+    except OpsError as exc:
+        output.error(exc.message)
+        return 3
     return int(status)
+
+
+def _only(cat: Catalog, names: list[str] | None) -> list[str] | None:
+    from opsconsole import checks
+
+    if not names:
+        return None
+    try:
+        checks.select(cat, names)
+    except KeyError as exc:
+        screens = ", ".join(s.title for s in cat.screens)
+        raise BadInput(f"--only: no check or screen named {exc.args[0]} (screens: {screens}; "
+                       "every check id: `opsconsole doctor`)") from None
+    return names
+
+
+def _run_checks(deadline: db.Deadline, monitor_dsn: str, cat: Catalog, only: list[str] | None,
+                timeout_ms: int) -> list[CheckResult]:
+    from opsconsole import checks
+
+    try:
+        with db.connect(monitor_dsn, statement_timeout_ms=timeout_ms, deadline=deadline) as conn:
+            return checks.run_all(conn, cat, only=only)  # verifies the catalog first
+    except psycopg.Error as exc:  # lost while the server verified the statements
+        first = (str(exc).strip().splitlines() or ["unknown error"])[0]
+        raise ConnectionFailed(
+            f"lost the connection to {dsn.target(monitor_dsn).label()} "
+            f"({dsn.mask_text(first, monitor_dsn)}): check the server and retry"
+        ) from None
+
+
+def _deliver(text: str, path: Path | None) -> None:
+    """Text (already cleaned or escaped) to ``--output`` atomically, or to stdout."""
+    from opsconsole.sanitize import clean_lines
+
+    if path is not None:
+        output.write_atomic(path, clean_lines(text))
+    else:
+        output.out(text, end="")
+
+
+def check_failed(message: str, fmt: str = "text", path: Path | None = None) -> int:
+    """End a check that could not be evaluated: UNKNOWN, exit 3.
+
+    Prints the format's error document (JSON ``{"status": "UNKNOWN", "exit_code": 3,
+    "error"}``, the Prometheus run status, or for text nothing) on stdout, or writes it to
+    ``path`` atomically, and one line on stderr.
+
+    Returns:
+        3 (int).
+    """
+    from opsconsole.render import report
+
+    docs = {
+        "json": report.error_json(message, datetime.now(UTC)) + "\n",
+        "prometheus": report.error_prometheus(),
+        "text": report.error_text(message) + "\n",
+    }
+    text = docs.get(fmt, docs["text"])
+    try:
+        if path is not None:
+            _deliver(text, path)
+        elif fmt != "text":
+            _deliver(text, None)
+    except OpsError as exc:  # still one line: both failures
+        message = f"{message}; also {exc.message}"
+    output.error(message)
+    return 3
 
 
 def doctor_command(args: argparse.Namespace) -> int:
@@ -121,25 +266,25 @@ def doctor_command(args: argparse.Namespace) -> int:
     edit; exit 0 when everything installed is runnable, 1 when something cannot run."""
     from opsconsole.cli import doctor
 
-    cat = catalog.load(args.catalog)
-    resolved = config.resolve(args.dsn, args.profile)
+    resolved = resolve(args)
+    where = dsn.target(resolved.dsn)
+    cat = load_catalog(args)
     diagnosis = doctor.diagnose(cat, resolved.dsn)
-    target = dsn.target(resolved.dsn)
     if args.format == "json":
-        print(doctor.as_json(diagnosis, target))
+        output.raw(doctor.as_json(diagnosis, where) + "\n")
     else:
-        print(doctor.as_text(diagnosis, target))
+        output.out(doctor.as_text(diagnosis, where))
     return diagnosis.exit_code
 
 
 def tui_command(args: argparse.Namespace) -> int:
     """``opsconsole [tui]``: open the console on the resolved DSN."""
-    resolved = config.resolve(args.dsn, args.profile)
-    return _run_tui(resolved, args.catalog)
+    cat = load_catalog(args)
+    resolved = resolve(args)
+    return _run_tui(resolved, cat)
 
 
-def _run_tui(resolved: config.Resolved, catalog_dir: Path | None) -> int:
-    cat = catalog.load(catalog_dir)
+def _run_tui(resolved: config.Resolved, cat: Catalog) -> int:
     from opsconsole.tui.app import run
 
     return run(resolved, cat)

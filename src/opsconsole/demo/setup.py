@@ -144,7 +144,8 @@ def seed(
             )
         done = _meta(conn, "seeded")
         if done is not None:
-            raise Refused(f"already seeded ({done}); seed a fresh database (db init then db seed)")
+            raise Refused(f"already seeded ({_describe_seed(done)}): to reseed, use a fresh "
+                          "database (db init, then db seed)")
         busy = [t for t in SEEDED_TABLES if _has_rows(conn, t)]
         if busy:
             raise Refused(
@@ -184,6 +185,14 @@ def _run_seed(conn: db.Connection, scale: int, seed_value: int, anchor: datetime
     conn.execute(
         "INSERT INTO opsconsole.demo_meta (key, value) VALUES ('seeded', %s)", (json.dumps(marker),)
     )
+
+
+def _describe_seed(marker: object) -> str:
+    """``scale 1, seed 42, anchor 2026-11-20T12:00:00+00:00`` from the seeded marker (str)."""
+    if not isinstance(marker, dict):
+        return str(marker)
+    parts = [f"{key} {marker[key]}" for key in ("scale", "seed", "anchor") if marker.get(key)]
+    return ", ".join(parts) or "by opsconsole"
 
 
 def _meta(conn: db.Connection, key: str) -> object | None:

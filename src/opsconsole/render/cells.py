@@ -20,6 +20,11 @@ from opsconsole.checks import CheckResult, Status, human_duration
 DEFAULT_WIDTH = 40
 ID_TAIL = 12  # ids are shown by their last 12 characters (the random part of UUID v4 and v7)
 
+# The word always carries the status (NO_COLOR, a monochrome terminal, a screen reader), and
+# the styles use the 16 named ANSI colours only, so no palette conversion can reorder them:
+# CRIT is the one red, bold, bright-white-on-red badge; WARN is black on bright yellow (ANSI 11,
+# yellow on every palette, where plain "yellow" is brown or orange on many); UNKN is bold
+# magenta text; OK is green text. Without colour, CRIT and UNKN stay bold.
 STATUS_LABEL = {
     Status.OK: "OK",
     Status.WARNING: "WARN",
@@ -28,14 +33,14 @@ STATUS_LABEL = {
 }
 STATUS_STYLE = {
     Status.OK: "green",
-    Status.WARNING: "bold black on yellow",
-    Status.CRITICAL: "bold white on red",
+    Status.WARNING: "black on bright_yellow",
+    Status.CRITICAL: "bold bright_white on red",
     Status.UNKNOWN: "bold magenta",
 }
 
 
 def status_text(status: Status) -> Text:
-    """The 4-character status badge (Text; readable without colour)."""
+    """The 4-character status badge: its label (CRIT, UNKN, WARN, OK) in its style (Text)."""
     return Text(STATUS_LABEL[status].ljust(4), style=STATUS_STYLE[status])
 
 

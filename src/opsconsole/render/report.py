@@ -2,7 +2,12 @@
 
 The JSON shape is ``{"status", "exit_code", "checked_at", "target": {"host", "port", "dbname",
 "user"}, "checks": [{"id", "screen", "title", "status", "value", "unit", "values", "summary",
-"runbook", "duration_ms", "error"}]}``; no password ever appears in any format.
+"runbook", "duration_ms", "error"}]}``; a run that could not be evaluated (bad arguments, an
+unreachable server, the deadline) is ``{"status": "UNKNOWN", "exit_code": 3, "checked_at",
+"error"}`` (:func:`error_json`). The Prometheus format ends with the run's own status,
+``opsconsole_check_run_status`` (0-3), the only metric a failed run writes, so an alert fires
+on a run that cannot see the database instead of the last good values freezing. JSON escapes
+every control and non-ASCII character; no password ever appears in any format.
 """
 
 from __future__ import annotations
@@ -55,7 +60,38 @@ def as_json(
         },
         "checks": [to_dict(r) for r in worst_first(results)],
     }
-    return json.dumps(doc, indent=2, default=str)
+    return json.dumps(doc, indent=2, default=str, ensure_ascii=True)
+
+
+def error_json(message: str, checked_at: datetime) -> str:
+    """The JSON of a run that could not be evaluated: UNKNOWN, exit code 3 (str)."""
+    doc = {
+        "status": Status.UNKNOWN.name,
+        "exit_code": int(Status.UNKNOWN),
+        "checked_at": checked_at.isoformat().replace("+00:00", "Z"),
+        "error": message,
+        "checks": [],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=True)
+
+
+def error_text(message: str) -> str:
+    """The text of a run that could not be evaluated (str, one line, for ``--output``)."""
+    return f"opsconsole check {Status.UNKNOWN.name}: {clean(message, None)}"
+
+
+def error_prometheus() -> str:
+    """The textfile of a run that could not be evaluated: only the run status, 3 (str)."""
+    return "\n".join(_run_status(Status.UNKNOWN)) + "\n"
+
+
+def _run_status(status: Status) -> list[str]:
+    return [
+        "# HELP opsconsole_check_run_status Status of the whole run: 0 OK, 1 WARNING, "
+        "2 CRITICAL, 3 UNKNOWN (3 also when the database could not be checked).",
+        "# TYPE opsconsole_check_run_status gauge",
+        f"opsconsole_check_run_status {int(status)}",
+    ]
 
 
 def as_text(results: Sequence[CheckResult], status: Status, target: Target) -> str:
@@ -70,8 +106,14 @@ def as_text(results: Sequence[CheckResult], status: Status, target: Target) -> s
     return "\n".join(lines)
 
 
-def as_prometheus(results: Sequence[CheckResult]) -> str:
-    """Prometheus textfile-collector format with HELP and TYPE lines (str, ends with newline)."""
+def as_prometheus(results: Sequence[CheckResult], status: Status | None = None) -> str:
+    """Prometheus textfile-collector format with HELP and TYPE lines (str, ends with newline).
+
+    Args:
+        results: the checks.
+        status: the run's status (the exit code), written as ``opsconsole_check_run_status``;
+            None leaves that metric out.
+    """
     out = [
         "# HELP opsconsole_check_status Check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
         "# TYPE opsconsole_check_status gauge",
@@ -91,6 +133,8 @@ def as_prometheus(results: Sequence[CheckResult]) -> str:
     ]
     for r in results:
         out.append(f"opsconsole_check_duration_seconds{_labels(r)} {r.duration_ms / 1000:.6f}")
+    if status is not None:
+        out += _run_status(status)
     return "\n".join(out) + "\n"
 
 
@@ -102,7 +146,8 @@ def _labels(r: CheckResult, unit: bool = False) -> str:
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    text = clean(value, None)  # a label never carries a control character
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _num(value: float) -> str:
