@@ -49,9 +49,9 @@ def catalog_copy(tmp_path: Path) -> Path:
         shutil.copytree(root / folder, tmp_path / "cat" / folder)
     toml = tmp_path / "cat" / "screens" / "moderation.toml"
     text = toml.read_text()
-    old = 'requires = ["public.reported_messages.report_status", '
-    assert old in text
-    toml.write_text(text.replace(old, f'requires = ["{MARKER}", "public.reported_messages.report_status", ', 1))
+    old = 'id = "moderation.pending_reports"\n'
+    assert text.count(old) == 1
+    toml.write_text(text.replace(old, f'{old}requires = ["{MARKER}"]\n', 1))
     return tmp_path / "cat"
 
 
@@ -101,12 +101,12 @@ def test_doctor_uses_dsn_profile_and_catalog_given_before_or_after(
         for argv in both_ways(["doctor"], [*options, "--catalog", str(catalog_copy)],
                               ["--format", "json"]):
             code, out, err = run(capsys, *argv)
-            assert code == 0, (argv, err)
+            assert code == 1, (argv, err)  # the marker cannot be found: cannot run
             doc = json.loads(out)
             assert doc["target"]["dbname"] == dbname(seeded_dsn)
-            entries = {e["id"]: e for e in doc["entries"] if e["kind"] == "check"}
-            assert MARKER.replace("public.", "column public.") in \
-                entries["moderation.pending_reports"]["missing"]
+            found = [f["message"] for f in doc["findings"]
+                     if f["owner"] == "moderation.pending_reports"]
+            assert any(MARKER.replace("public.", "column public.") in m for m in found), found
 
 
 def test_tui_resolves_dsn_profile_and_catalog_given_before_or_after(

@@ -19,6 +19,7 @@ from textual.widgets import Input
 
 from opsconsole.actions.model import Progress
 from opsconsole.tui.action_dialog import ActionDialog
+from opsconsole.tui.settings import numbered_run_ids
 from tests.test_tui_support import make_app, settle, wait_for
 
 pytestmark = pytest.mark.skipif(
@@ -145,7 +146,7 @@ def test_dialog_applying_with_progress(snap_compare: Any, seeded_dsn: str) -> No
 
 
 def test_dialog_result(snap_compare: Any, fresh_seeded_dsn: str) -> None:
-    app = make_app(fresh_seeded_dsn, writes=True)
+    app = make_app(fresh_seeded_dsn, writes=True, run_ids=numbered_run_ids())  # no uuid4 drawn
 
     async def apply(pilot: Pilot[Any]) -> None:
         await type_count(pilot, "126")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import uuid
 from typing import Any, TypeVar
 
 import psycopg
@@ -145,7 +144,7 @@ def apply(
     Returns:
         Result: applied / nothing-to-do / refused / aborted, with exactly what committed.
     """
-    result = Result(action.name, "applied", previewed=preview.count, run_id=str(uuid.uuid4()),
+    result = Result(action.name, "applied", previewed=preview.count, run_id=ctx.new_run_id(),
                     values=dict(preview.values))
     if preview.count == 0:
         result.status, result.run_id = "nothing-to-do", ""

@@ -12,7 +12,8 @@ import getpass
 import os
 import re
 import socket
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,8 @@ class ActionContext:
         lock_timeout_ms: SET LOCAL lock_timeout of every apply transaction (int).
         statement_timeout_ms: SET LOCAL statement_timeout of every apply transaction (int).
         face: how the face that started the action words what the engineer types (Face).
+        new_run_id: makes the id of a run, a UUID as text (default uuid4; a deterministic
+            console, e.g. for screenshots, passes its own).
     """
 
     dsn: str
@@ -93,6 +96,7 @@ class ActionContext:
     lock_timeout_ms: int = APPLY_LOCK_TIMEOUT_MS
     statement_timeout_ms: int = APPLY_STATEMENT_TIMEOUT_MS
     face: Face = NEUTRAL_FACE
+    new_run_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
     @property
     def production(self) -> bool:

@@ -9,6 +9,7 @@ its progress and can be cancelled between batches. Untrusted values are rendered
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,7 +131,8 @@ def make_context(app: Any) -> ActionContext:
     clock = getattr(app, "clock", None) or (lambda: datetime.now(UTC))
     until = getattr(app, "write_mode_until", None)
     resolved = app.resolved
-    return ActionContext(
+    run_ids = getattr(getattr(app, "settings", None), "run_ids", None)
+    ctx = ActionContext(
         dsn=resolved.dsn,
         profile=resolved.profile,
         catalog=app.catalog,
@@ -138,6 +140,7 @@ def make_context(app: Any) -> ActionContext:
         audit_file=default_audit_file(resolved),
         face=TUI_FACE,
     )
+    return ctx if run_ids is None else dataclasses.replace(ctx, new_run_id=run_ids)
 
 
 DialogState = Literal["choose", "loading", "confirm", "refused", "nothing", "applying", "done"]

@@ -7,6 +7,7 @@ a fixed clock, no auto-refresh timer, no host name, no toasts (they are still re
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -31,6 +32,8 @@ class ConsoleSettings:
         cursor_blink: let text inputs blink their cursor.
         animation_level: Textual's animation level.
         tick_s: how often the header's clock ticks, in seconds.
+        run_ids: makes the id of each action run (None: a random UUID; a screenshot of a
+            result passes :func:`numbered_run_ids`, on a database of its own).
     """
 
     clock: Clock = utc_now
@@ -41,6 +44,7 @@ class ConsoleSettings:
     cursor_blink: bool = True
     animation_level: AnimationLevel = "full"
     tick_s: float = 1.0
+    run_ids: Callable[[], str] | None = None
 
     @classmethod
     def quiet(cls, clock: Clock, **changes: object) -> ConsoleSettings:
@@ -59,3 +63,10 @@ class ConsoleSettings:
             animation_level="none",
         )
         return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def numbered_run_ids() -> Callable[[], str]:
+    """``00000000-0000-4000-8000-000000000001``, ``...0002``, ...: the run ids of a console whose
+    screenshots must not change (only on a database no other console writes to)."""
+    numbers = itertools.count(1)
+    return lambda: f"00000000-0000-4000-8000-{next(numbers):012d}"
