@@ -104,15 +104,24 @@ def demo_command(args: argparse.Namespace) -> int:
             demo_dsn = _prepare_demo(emb, args.scale, args.seed)
             output.error(f"demo database ready in {time.monotonic() - started:.1f} s")
             output.error(f"psql '{demo_dsn}'")
+            if args.writes:
+                output.error("writes allowed (--writes): press w in the console for write mode, "
+                             "then an action's key; the Audit screen (9) undoes it")
             if args.no_tui:
                 output.error("press ctrl+c to stop the server")
                 while True:
                     time.sleep(3600)
-            demo_profile = config.Profile(name="demo", environment="dev")
-            resolved = config.Resolved(demo_dsn, "demo", demo_profile, config.Defaults())
-            return _run_tui(resolved, cat)
+            return _run_tui(demo_resolved(demo_dsn, writes=args.writes), cat)
         finally:
             output.error(server.stop_message(emb, emb.stop(), bool(args.data_dir)))
+
+
+def demo_resolved(demo_dsn: str, *, writes: bool = False) -> config.Resolved:
+    """The connection of ``opsconsole demo``: the profile 'demo', environment dev, which may
+    write only with ``--writes`` (the demo database is a throwaway local one; write mode is
+    still switched on with ``w`` and every action still previews, confirms and audits)."""
+    profile = config.Profile(name="demo", environment="dev", writes=writes)
+    return config.Resolved(demo_dsn, "demo", profile, config.Defaults())
 
 
 @contextmanager

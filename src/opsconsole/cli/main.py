@@ -142,6 +142,11 @@ def _demo_parser(sub: argparse._SubParsersAction[_Parser], common: list[_Parser]
     demo.add_argument(
         "--no-tui", action="store_true", help="start, seed and print the DSN, then wait for ctrl+c"
     )
+    demo.add_argument(
+        "--writes", action="store_true",
+        help="let the console write to the demo database (profile 'demo', environment dev, "
+             "writes = true): try preview, confirmation, apply, the Audit screen and undo",
+    )
 
 
 def _check_parser(sub: argparse._SubParsersAction[_Parser], common: list[_Parser]
