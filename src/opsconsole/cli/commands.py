@@ -30,6 +30,7 @@ from opsconsole.errors import BadInput, ConnectionFailed, OpsError
 if TYPE_CHECKING:
     from opsconsole.catalog import Catalog
     from opsconsole.checks import CheckResult
+    from opsconsole.render.report import Previous
 
 DEMO_DB = "opsconsole_demo"
 DEFAULT_CHECK_DEADLINE_S = 30.0
@@ -228,7 +229,7 @@ def history_name(resolved: config.Resolved) -> str:
 
 def _state(
     args: argparse.Namespace, resolved: config.Resolved, results: list[CheckResult]
-) -> tuple[dict[str, Any] | None, str | None]:
+) -> tuple[dict[str, Previous] | None, str | None]:
     """``check --state``: each check's last run from the profile's history, which then
     records this run (atomically; a history that cannot be read starts empty, one that cannot
     be written is left as it was). Without ``--state``: (None, None) and nothing is written.

@@ -35,8 +35,7 @@ from opsconsole.connection.dsn import Target
 from opsconsole.render.trend import change_text
 from opsconsole.sanitize import clean
 
-TEXT_WIDTH = 80  # what `check --width` means when a terminal does not say
-MIN_SUMMARY = 20  # a cut summary keeps at least this many columns, however narrow the width
+MIN_SUMMARY = 16  # fewer columns after the head: the body goes on the lines under it
 HINT_INDENT = " " * 9  # a hint starts under the check's id
 MAX_VALUES_METRICS = 50  # opsconsole_check_values per check: a breakdown by error is unbounded
 
@@ -191,7 +190,7 @@ def as_text(
         previous: check id -> its last run (``check --state``): a summary starts with the
             change since then, e.g. ``[+38 jobs in 15m 0s]``.
     """
-    lines = [f"opsconsole check {status.name} on {target.label()}"]
+    lines = _fitted(f"opsconsole check {status.name} on ", target.label(), width, wrap=True)
     for r in worst_first(results):
         head = f"{r.status.name:<8} {r.id:<32} "
         body = clean(r.summary, None)
@@ -199,14 +198,10 @@ def as_text(
             else ""
         if change:
             body = f"[{change}] {body}"
-        if r.status is Status.UNKNOWN:
-            lines += _wrapped(head, body, width)
-        elif width is None:
-            lines.append(head + body)
-        else:
-            lines.append(head + clean(body, max(width - len(head), MIN_SUMMARY)))
+        lines += _fitted(head, body, width, wrap=r.status is Status.UNKNOWN,
+                         indent=len(HINT_INDENT))
         if _hinted(r):
-            lines += _wrapped(f"{HINT_INDENT}hint: ", clean(r.runbook, None), width)
+            lines += _fitted(f"{HINT_INDENT}hint: ", clean(r.runbook, None), width, wrap=True)
     counts = {s: sum(1 for r in results if r.status is s) for s in Status}
     lines.append(", ".join(f"{n} {s.name}" for s, n in counts.items() if n) or "no checks")
     return "\n".join(lines)
@@ -218,13 +213,21 @@ def _hinted(result: CheckResult) -> bool:
     return result.status is not Status.OK and result.installed and bool(result.runbook.strip())
 
 
-def _wrapped(head: str, body: str, width: int | None) -> list[str]:
-    """``head + body`` as one line, or wrapped at ``width`` under ``body``'s first column."""
+def _fitted(head: str, body: str, width: int | None, *, wrap: bool,
+            indent: int | None = None) -> list[str]:
+    """``head + body`` as one line (no width), or cut to ``width``, or with ``wrap`` wrapped at
+    it, the lines after the first indented by ``indent`` (default: under the body's first
+    column). Where the head leaves less than MIN_SUMMARY columns the body starts under it."""
     if width is None or len(head) + len(body) <= width:
         return [head + body]
-    room = max(width - len(head), MIN_SUMMARY)
-    parts = textwrap.wrap(body, room, break_long_words=True, break_on_hyphens=False) or [""]
-    return [head + parts[0]] + [" " * len(head) + part for part in parts[1:]]
+    lines: list[str] = []
+    if width - len(head) < MIN_SUMMARY:
+        lines, head, indent = [head.rstrip()], " " * len(HINT_INDENT), len(HINT_INDENT)
+    if not wrap:
+        return [*lines, head + clean(body, width - len(head))]
+    under = " " * (len(head) if indent is None else indent)
+    return [*lines, *textwrap.wrap(body, width, initial_indent=head, subsequent_indent=under,
+                                   break_long_words=True, break_on_hyphens=False)]
 
 
 def as_prometheus(results: Sequence[CheckResult], status: Status | None = None) -> str:
