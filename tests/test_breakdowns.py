@@ -251,7 +251,7 @@ def test_oldest_pending_age_counts_from_due_not_from_creation(
     assert ANCHOR - oldest_created[0] > timedelta(days=25)  # what created_at would have said
     assert age.value == timedelta(hours=3, minutes=30).total_seconds()
     assert age.values["not_due"] == 1
-    assert "the longest waiting 3h 30m since due" in age.summary
+    assert "the oldest waiting 3h 30m since due (1 not due yet)" in age.summary
 
 
 def test_migrations_are_named_missing_and_not_expected(fresh_seeded_dsn: str,

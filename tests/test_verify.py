@@ -135,7 +135,7 @@ def test_a_spec_naming_a_column_the_statement_lacks_names_the_file_and_key(
     jobs = copy_root / "screens" / "jobs.toml"
     _edit(jobs, 'query = "jobs.failed_last_hour"\nvalue = "failed"',
           'query = "jobs.failed_last_hour"\nvalue = "failures"')
-    _edit(jobs, 'the longest waiting {age} since due"', 'the longest waiting {oldest} since due"')
+    _edit(jobs, 'the oldest waiting {age} since due', 'the oldest waiting {oldest} since due')
     _edit(jobs, '{ name = "purpose", title = "purpose" },\n  { name = "attempts", title = '
                 '"tries", kind = "number" },\n  { name = "updated_at"',
           '{ name = "purpose", title = "purpose" },\n  { name = "tries", title = '
