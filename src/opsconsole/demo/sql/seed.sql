@@ -32,11 +32,16 @@
 --   F1 unlinked deliveries: 0.5 % of the deliveries of linked, active guests have user_id NULL
 --      [379: rate 0.379 %, seed 002's WARNING]. Not inconsistent, and not counted: half the
 --      deliveries of removed-but-linked guests (3 % of guests) [1 224] and all deliveries of
---      guests without a user (20 %, and the ambiguous same-phone guest pairs) [19 730].
+--      guests without a user (20 %, and the ambiguous same-phone guest pairs) [19 730], of which
+--      2 % of the active guests' have no guest row at all (guest_id NULL) [366].
+--      deliveries.null_user_causes: [379 linkable, 1 934 guest removed, 18 654 guest not linked,
+--      366 no guest].
 --   F2 jobs: failed jobs carry exactly five distinct last_error strings [540 failed, 96-126
 --      each]; 12 N planted failures in the hour before A, plus those of fresh coordination
---      locks [18 in all]; 4 N stuck 'running' with locked_at 20-89 min before A [4]; the oldest
---      pending job is exactly 3 h 30 min old [348 pending].
+--      locks [18 in all]; 4 N stuck 'running' with locked_at 20-89 min before A [4]; the
+--      longest-waiting pending job became due (run_after) exactly 3 h 30 min before A [357
+--      pending]; one in a thousand sent jobs is instead replayed 5 min-2 h before A, created
+--      1-30 days before, so counting from created_at would read weeks [9].
 --   F3 coordination: 5 N locked linkups (l % 200 = 3, locked 6-48 h before A) miss 1-2 intents
 --      [5 linkups, 7 intents]; 0.5 % of the intents of older locks are pending or enqueued
 --      without a job [42]. Suppressed intents (opted_out, no_phone, quiet_hours) never got a
@@ -55,6 +60,8 @@
 --      [55]; 4.5 % failed; 20 % of recipients unread.
 --   F9 trigger_backfill_deliveries_on_guest_link is left DISABLED (seed 002's rollback state);
 --      trigger_message_deliveries_auto_link_user is enabled.
+--   F10 user_link_audit: 1 % of the auto-link trigger's rows have outcome 'error', which seed
+--      002's runbook does not name [41; 7 in the 24 h before A].
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings and helpers (temporary: dropped at the end).
