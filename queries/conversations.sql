@@ -55,3 +55,30 @@ WHERE :after_id::uuid IS NULL
    OR (c.created_at, c.id) < (:after_sort::timestamptz, :after_id::uuid)
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT :limit;
+
+-- name: v2_status()
+-- Seed 003: conversations_v2 by status (create_conversation_atomic writes 'active'), every status
+-- the column can hold. A whole-table aggregate, index-only on conversations_v2_status_idx.
+SELECT status, count(*) AS count
+FROM public.conversations_v2
+GROUP BY status
+ORDER BY status;
+
+-- name: v2_unsendable()
+-- Seed 003 "Fix 2: send_message_v2": it accepts a message only in a conversation whose status is
+-- 'active' and refuses every other one with permission_denied; these are the conversations it
+-- would refuse, by status. Cost follows them (conversations_v2_status_idx).
+SELECT status, count(*) AS count
+FROM public.conversations_v2
+WHERE status <> 'active'
+GROUP BY status
+ORDER BY status;
+
+-- name: help_request_status()
+-- Seed 003 "Fix 1: create_conversation_atomic": help_requests by status. A helper can start a
+-- conversation only on an 'open' or 'in_progress' request; the others get
+-- help_request_unavailable. Whole table, index-only on help_requests_status_idx.
+SELECT status, count(*) AS count
+FROM public.help_requests
+GROUP BY status
+ORDER BY status;

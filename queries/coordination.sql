@@ -94,3 +94,13 @@ WHERE m.linkup_id = :linkup_id::uuid
   AND (:after_id::uuid IS NULL OR m.user_id > :after_id::uuid)
 ORDER BY m.user_id
 LIMIT :limit;
+
+-- name: suppress_reasons()
+-- Seed 000 §4.4 groups the coordination rows by status and suppress_reason: the suppressed ones
+-- by their reason, '(none)' for a suppressed row without one. Cost follows the suppressed rows
+-- (a range of linkup_coordination_messages_status_idx, read index-only).
+SELECT coalesce(suppress_reason, '(none)') AS suppress_reason, count(*) AS count
+FROM public.linkup_coordination_messages
+WHERE status = 'suppressed'
+GROUP BY suppress_reason
+ORDER BY count(*) DESC, suppress_reason;

@@ -37,6 +37,7 @@ SELECT count(*) AS attempts,
        count(*) FILTER (WHERE outcome = 'linked') AS linked,
        count(*) FILTER (WHERE outcome = 'no_match') AS no_match,
        count(*) FILTER (WHERE outcome = 'skipped') AS skipped,
+       count(*) FILTER (WHERE outcome NOT IN ('linked', 'no_match', 'skipped')) AS other,
        CASE WHEN count(*) > 0
             THEN round(100.0 * count(*) FILTER (WHERE outcome = 'linked') / count(*), 2)
        END::float8 AS rate_pct
@@ -93,3 +94,49 @@ WHERE :after_id::bigint IS NULL
    OR (created_at, id) < (:after_sort::timestamptz, :after_id::bigint)
 ORDER BY created_at DESC, id DESC
 LIMIT :limit;
+
+-- name: null_user_causes()
+-- Seed 002 "Linkage Rules" and "Debugging Queries": every delivery with NULL user_id, by why it
+-- has none. linkable: its guest is linked and not removed (the debugging query's rows, the
+-- inconsistency); guest_removed: its guest was removed (seed 002 links active guests only);
+-- guest_not_linked: its guest has no user yet (nothing to link until the guest gets one);
+-- no_guest: no guest row (guest_id NULL, or a guest that no longer exists). Each count is a join
+-- of message_deliveries_unlinked_idx with a partial index of event_guests (event_guests_linked_idx,
+-- event_guests_removed_idx, event_guests_unlinked_idx), so the cost follows the deliveries with
+-- NULL user_id; no_guest is what is left of their total.
+SELECT v.cause, v.count
+FROM (
+  SELECT (SELECT count(*) FROM public.message_deliveries d WHERE d.user_id IS NULL) AS total,
+         (SELECT count(*) FROM public.message_deliveries d
+            JOIN public.event_guests g ON g.id = d.guest_id
+           WHERE d.user_id IS NULL AND g.user_id IS NOT NULL AND g.removed_at IS NULL)
+           AS linkable,
+         (SELECT count(*) FROM public.message_deliveries d
+            JOIN public.event_guests g ON g.id = d.guest_id
+           WHERE d.user_id IS NULL AND g.removed_at IS NOT NULL) AS guest_removed,
+         (SELECT count(*) FROM public.message_deliveries d
+            JOIN public.event_guests g ON g.id = d.guest_id
+           WHERE d.user_id IS NULL AND g.user_id IS NULL AND g.removed_at IS NULL)
+           AS guest_not_linked
+  OFFSET 0  -- each count once
+) t,
+LATERAL (VALUES (1, 'linkable', t.linkable),
+                (2, 'guest_removed', t.guest_removed),
+                (3, 'guest_not_linked', t.guest_not_linked),
+                (4, 'no_guest', t.total - t.linkable - t.guest_removed - t.guest_not_linked))
+  AS v (ord, cause, count)
+ORDER BY v.ord;
+
+-- name: link_outcomes(now)
+-- Seed 002 "Audit Trail" (user_link_audit by outcome) for the auto-link trigger's attempts of
+-- the 24 h before now: every outcome the column can hold and every one the data holds, so an
+-- outcome the runbook does not name (it names linked, no_match, skipped) is shown, not only
+-- counted in deliveries.trigger_success_rate's total. Index-only on
+-- user_link_audit_deliveries_idx.
+SELECT outcome, count(*) AS count
+FROM public.user_link_audit
+WHERE table_name = 'message_deliveries'
+  AND created_at >= :now::timestamptz - interval '24 hours'
+  AND created_at <= :now::timestamptz
+GROUP BY outcome
+ORDER BY count(*) DESC, outcome;

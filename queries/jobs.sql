@@ -8,9 +8,9 @@ FROM public.sms_outbound_jobs
 WHERE status = 'failed' AND updated_at >= :now::timestamptz - interval '1 hour';
 
 -- name: oldest_pending_age(now)
--- Age of the oldest pending job in seconds (0 when none), and how many are pending.
-SELECT coalesce(extract(epoch FROM :now::timestamptz - min(created_at)), 0)::float8 AS age_s,
-       count(*) AS pending
+-- Seed 000: the longest wait of a due pending job since run_after (a replay resets it), in s.
+SELECT greatest(extract(epoch FROM :now::timestamptz - min(run_after)), 0)::float8 AS age_s,
+       count(*) AS pending, count(*) FILTER (WHERE run_after > :now::timestamptz) AS not_due
 FROM public.sms_outbound_jobs
 WHERE status = 'pending';
 
@@ -62,3 +62,49 @@ WHERE status <> 'sent'
        OR (created_at, id) < (:after_sort::timestamptz, :after_id::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT :limit;
+
+-- name: status_breakdown()
+-- Seed 000's sms_outbound_jobs by status (DESIGN.md, Jobs): every status the column can hold,
+-- zero counts included. A whole-table aggregate, read index-only on
+-- sms_outbound_jobs_status_purpose_idx (the console refreshes it on a slow cadence).
+SELECT status, count(*) AS count
+FROM public.sms_outbound_jobs
+GROUP BY status
+ORDER BY status;
+
+-- name: purpose_breakdown()
+-- Seed 000's sms_outbound_jobs by purpose (linkup_coordination, seed 000 §4.3, and every other
+-- purpose the data holds). Whole table, index-only on sms_outbound_jobs_status_purpose_idx.
+SELECT purpose, count(*) AS count
+FROM public.sms_outbound_jobs
+GROUP BY purpose
+ORDER BY count(*) DESC, purpose;
+
+-- name: failed_errors()
+-- Seed 000 §4.4 (jobs.last_error): every failed job grouped by its last_error, biggest group
+-- first ('(no last_error)' for NULL); the check counts the distinct errors. Cost follows the
+-- failed jobs (index-only on sms_outbound_jobs_failed_idx).
+SELECT coalesce(last_error, '(no last_error)') AS last_error, count(*) AS count
+FROM public.sms_outbound_jobs
+WHERE status = 'failed'
+GROUP BY last_error
+ORDER BY count(*) DESC, last_error;
+
+-- name: delivery_attempts_status()
+-- Seed 001's delivery lifecycle (References: R20.1 Part 3.2, states and retries):
+-- communication.delivery_attempts by status, every status the column can hold. Whole table,
+-- index-only on idx_delivery_status_scheduled (seed 001's queue index).
+SELECT status, count(*) AS count
+FROM communication.delivery_attempts
+GROUP BY status
+ORDER BY status;
+
+-- name: failed_attempts()
+-- Seed 001's delivery lifecycle: the delivery attempts that failed, grouped by their error,
+-- biggest group first ('(no error)' for NULL). Cost follows the failed attempts
+-- (delivery_attempts_failed_idx).
+SELECT coalesce(error, '(no error)') AS error, count(*) AS count
+FROM communication.delivery_attempts
+WHERE status = 'failed'
+GROUP BY error
+ORDER BY count(*) DESC, error;

@@ -56,3 +56,12 @@ WHERE :after_id::uuid IS NULL
    OR (broadcasts_sent, id) < (:after_sort::int, :after_id::uuid)
 ORDER BY broadcasts_sent DESC, id DESC
 LIMIT :limit;
+
+-- name: report_status()
+-- Seed 004 moderation: reported_messages by report_status, every status the column can hold
+-- (pending, dismissed, upheld in the demo). A whole-table aggregate, index-only on
+-- reported_messages_status_idx.
+SELECT report_status, count(*) AS count
+FROM public.reported_messages
+GROUP BY report_status
+ORDER BY report_status;

@@ -1,14 +1,36 @@
 -- Seed 001 (communication migrations, structure, indexes, foreign keys) and seed 003 (SECURITY
 -- DEFINER functions).
 
--- name: migrations(expected)
--- Seed 001 "status": the recorded migrations of communication.schema_migrations, against the
--- nine the runbook expects.
-SELECT count(*) AS applied,
-       :expected::int AS expected,
-       count(DISTINCT checksum) AS checksums,
-       max(applied_at) AS latest
-FROM communication.schema_migrations;
+-- name: migrations(expected_migrations)
+-- Seed 001 Execution Steps 3 (`status`: each migration [x] or [ ]): the migrations
+-- communication.schema_migrations records (as version_name) against the list the spec expects
+-- (params.expected_migrations: names separated by commas or white space; the nine of seed 001's
+-- runbook): how many of each, and by name the expected ones that are not recorded and the
+-- recorded ones that are not expected ('none' when there are none).
+WITH expected AS (
+  SELECT DISTINCT e.migration
+  FROM regexp_split_to_table(:expected_migrations::text, '[\s,]+') AS e (migration)
+  WHERE e.migration <> ''
+), recorded AS (
+  SELECT m.version || '_' || m.name AS migration, m.checksum, m.applied_at
+  FROM communication.schema_migrations m
+), missing AS (
+  SELECT e.migration FROM expected e
+  WHERE NOT EXISTS (SELECT 1 FROM recorded r WHERE r.migration = e.migration)
+), unexpected AS (
+  SELECT r.migration FROM recorded r
+  WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.migration = r.migration)
+)
+SELECT (SELECT count(*) FROM recorded) AS applied,
+       (SELECT count(*) FROM expected) AS expected,
+       (SELECT count(*) FROM missing) AS missing,
+       (SELECT count(*) FROM unexpected) AS unexpected,
+       (SELECT coalesce(string_agg(migration, ', ' ORDER BY migration), 'none') FROM missing)
+         AS missing_names,
+       (SELECT coalesce(string_agg(migration, ', ' ORDER BY migration), 'none') FROM unexpected)
+         AS unexpected_names,
+       (SELECT count(DISTINCT checksum) FROM recorded) AS checksums,
+       (SELECT max(applied_at) FROM recorded) AS latest;
 
 -- name: migrations_page(after_id, limit)
 -- Seed 001 `status` listing: every recorded migration with its checksum.
@@ -157,3 +179,18 @@ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
   AND (:after_id::text IS NULL OR c.oid::regclass::text > :after_id::text)
 ORDER BY 1
 LIMIT :limit;
+
+-- name: unread_inbox()
+-- Seed 001 Post-Migration Validation 4 ("query unread inbox results to prove indexes operate
+-- correctly"): the recipients with unread messages, how many messages are unread, and the
+-- largest unread count of one recipient. Index-only on idx_recipients_user (seed 001's unread
+-- index, read_at IS NULL): the cost follows the unread rows.
+SELECT count(*) AS recipients,
+       coalesce(sum(x.unread), 0)::bigint AS unread,
+       coalesce(max(x.unread), 0)::bigint AS largest
+FROM (
+  SELECT r.user_id, count(*) AS unread
+  FROM communication.message_recipients r
+  WHERE r.read_at IS NULL
+  GROUP BY r.user_id
+) x;

@@ -86,7 +86,7 @@ def test_a_healthy_database_of_another_subsystem_is_ok(empty_dsn: str) -> None:
     assert set(installed) == {"connection.replica_lag", "schema.security_definer",
                               "moderation.pending_reports", "moderation.soft_deleted",
                               "moderation.quota_exhausted", "moderation.quota_reset_age",
-                              "moderation.rls_enabled"}
+                              "moderation.rls_enabled", "moderation.report_status"}
     assert checks.worst(results.values()) is checks.Status.OK, installed
     # a check of an absent subsystem counts when asked for by name
     assert checks.worst(asked, count_not_installed=True) is checks.Status.UNKNOWN

@@ -650,8 +650,9 @@ def test_seed002_audit_activity_in_the_last_24_hours(ro: psycopg.Connection[Row]
         SELECT table_name, outcome, count(*) AS n FROM user_link_audit
         WHERE created_at >= %(a)s - interval '24 hours' AND created_at <= %(a)s
         GROUP BY 1, 2""", {"a": ANCHOR})}
+    # 'error' is the outcome seed 002's runbook does not name (deliveries.link_outcomes)
     assert set(day) == {("message_deliveries", "linked"), ("message_deliveries", "no_match"),
-                        ("message_deliveries", "skipped"),
+                        ("message_deliveries", "skipped"), ("message_deliveries", "error"),
                         ("message_deliveries_backfill", "linked")}
     attempts = sum(n for (t, _), n in day.items() if t == "message_deliveries")
     assert 0.8 < day[("message_deliveries", "linked")] / attempts < 1.0
@@ -804,9 +805,17 @@ def test_job_queue_faults(ro: psycopg.Connection[Row]) -> None:
     assert all(ANCHOR - timedelta(minutes=90) <= s["locked_at"] <= ANCHOR - timedelta(minutes=20)
                for s in stuck)
 
-    oldest_pending = one(ro, "SELECT min(created_at) AS t FROM sms_outbound_jobs"
-                             " WHERE status = 'pending'")["t"]
-    assert oldest_pending == ANCHOR - timedelta(hours=3, minutes=30)
+    # The longest-waiting pending job became due 3 h 30 min ago; replayed jobs are pending
+    # again, created weeks ago but due only since their replay (run_after), with their
+    # attempts and last_error kept.
+    pending = one(ro, "SELECT min(run_after) AS due, min(created_at) AS created,"
+                      " count(*) FILTER (WHERE created_at < run_after) AS replayed,"
+                      " count(*) FILTER (WHERE created_at < run_after"
+                      "   AND (attempts < 3 OR last_error IS NULL)) AS replayed_without_history"
+                      " FROM sms_outbound_jobs WHERE status = 'pending'")
+    assert pending["due"] == ANCHOR - timedelta(hours=3, minutes=30)
+    assert pending["created"] < ANCHOR - timedelta(days=1)
+    assert pending["replayed"] > 0 and pending["replayed_without_history"] == 0
     future = one(ro, "SELECT count(*) AS n FROM sms_outbound_jobs"
                      " WHERE greatest(created_at, updated_at, run_after, locked_at, sent_at) > %s",
                  (ANCHOR,))["n"]

@@ -133,9 +133,9 @@ def test_a_spec_naming_a_column_the_statement_lacks_names_the_file_and_key(
     seeded_dsn: str, copy_root: Path
 ) -> None:
     jobs = copy_root / "screens" / "jobs.toml"
-    _edit(jobs, 'value = "failed"', 'value = "failures"')
-    _edit(jobs, 'summary = "{pending} pending, the oldest waiting {age}"',
-          'summary = "{pending} pending, the oldest waiting {oldest}"')
+    _edit(jobs, 'query = "jobs.failed_last_hour"\nvalue = "failed"',
+          'query = "jobs.failed_last_hour"\nvalue = "failures"')
+    _edit(jobs, 'the oldest waiting {age} since due', 'the oldest waiting {oldest} since due')
     _edit(jobs, '{ name = "purpose", title = "purpose" },\n  { name = "attempts", title = '
                 '"tries", kind = "number" },\n  { name = "updated_at"',
           '{ name = "purpose", title = "purpose" },\n  { name = "tries", title = '
@@ -177,12 +177,11 @@ def test_a_parameter_the_engine_cannot_bind_is_named_with_its_key(
 ) -> None:
     jobs = copy_root / "screens" / "jobs.toml"
     _edit(jobs, "params = { timeout_s = 900 }", 'params = { timeout_s = "15 minutes" }')
-    schema = copy_root / "screens" / "schema.toml"
-    _edit(schema, "params = { expected = 9 }", "params = { expected = 9.5 }")
-    migrations = copy_root / "queries" / "schema.sql"  # a version compared with a number
-    _edit(migrations, ":expected::int AS expected", ":expected AS expected")
-    _edit(migrations, "FROM communication.schema_migrations;",
-          "FROM communication.schema_migrations WHERE version > :expected;")
+    schema = copy_root / "screens" / "schema.toml"  # a list of names given as a number
+    _edit(schema, 'expected_migrations = """', 'expected_migrations = 9.5\nnot_a_param = """')
+    migrations = copy_root / "queries" / "schema.sql"  # ... and split as text, untyped
+    _edit(migrations, "regexp_split_to_table(:expected_migrations::text,",
+          "regexp_split_to_table(:expected_migrations,")
     cat = catalog.load(copy_root)
     with db.connect(seeded_dsn) as conn:
         report = verify.verify_catalog(conn, cat)
@@ -193,8 +192,8 @@ def test_a_parameter_the_engine_cannot_bind_is_named_with_its_key(
     assert re.search(r"adapt screens/jobs\.toml:\d+$", text.message)
     (number,) = report.problems("check", "schema.migrations")
     assert number.code == "binding"
-    assert "with the values the engine binds (now as timestamptz, expected = 9.5)" in \
-        number.message
+    assert "with the values the engine binds (now as timestamptz, expected_migrations = 9.5" \
+        in number.message
 
 
 def test_a_missing_subsystem_is_not_installed_and_drift_inside_one_is_a_finding(

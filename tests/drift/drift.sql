@@ -39,7 +39,7 @@ ALTER TABLE communication.delivery_attempts
 -- D3 + D5: the job queue, with its partial indexes rebuilt for the new vocabulary -------------
 DROP INDEX public.sms_outbound_jobs_open_idx, public.sms_outbound_jobs_open_recent_idx,
            public.sms_outbound_jobs_failed_idx, public.sms_outbound_jobs_failed_updated_idx,
-           public.sms_outbound_jobs_running_idx;
+           public.sms_outbound_jobs_running_idx, public.sms_outbound_jobs_pending_due_idx;
 ALTER TABLE public.sms_outbound_jobs DROP CONSTRAINT sms_outbound_jobs_status_check;
 CREATE TYPE public.sms_job_status AS ENUM ('queued', 'running', 'delivered', 'failed');
 ALTER TABLE public.sms_outbound_jobs
@@ -82,6 +82,8 @@ CREATE INDEX sms_outbound_jobs_failed_updated_idx
   ON public.sms_outbound_jobs (updated_at) WHERE status = 'failed';
 CREATE INDEX sms_outbound_jobs_running_idx
   ON public.sms_outbound_jobs (locked_at) WHERE status = 'running';
+CREATE INDEX sms_outbound_jobs_pending_due_idx
+  ON public.sms_outbound_jobs (run_after) WHERE status = 'queued';
 CREATE INDEX linkup_coordination_messages_no_job_idx
   ON public.linkup_coordination_messages (linkup_id)
   WHERE sms_outbound_job_id IS NULL AND status IN ('pending', 'enqueued');

@@ -26,6 +26,9 @@ REQUIRE_RE = re.compile(
     rf"|(?:trigger|constraint) {_NAME}\.{_NAME}\.{_NAME})$"
 )
 KEYSET_PARAMS = ("after_id", "limit")  # plus after_sort when the keyset is not the id
+# A breakdown's value and summary may name, beside its keys, an aggregate of them: "*" the sum
+# of the counts, "#" how many keys count anything (e.g. the distinct errors of the failed jobs).
+AGGREGATES = ("*", "#")
 
 
 def _require_item(item: str) -> str:
@@ -60,7 +63,9 @@ class CheckSpec(_Spec):
     """One check: a named query, the column holding its value, thresholds and a runbook hint.
 
     ``shape = "row"`` reads one row whose columns become ``values``; ``shape = "breakdown"``
-    reads rows of (``key_column``, ``count_column``) and sums them per key into ``values``.
+    reads rows of (``key_column``, ``count_column``) and sums them per key into ``values``; its
+    ``value`` is one key, ``"*"`` (the sum of the counts) or ``"#"`` (how many keys count
+    anything, e.g. distinct errors), and its summary may name keys, ``{*}`` and ``{#}``.
     Thresholds are strict: ``warning_above = 0`` means "WARNING when value > 0". The warning
     thresholds apply to ``warning_value`` when it names another column (e.g. CRITICAL on the
     critical findings, WARNING on all of them).

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from opsconsole.catalog.describe import Description
-from opsconsole.catalog.model import Catalog, CheckSpec, TableSpec
+from opsconsole.catalog.model import AGGREGATES, Catalog, CheckSpec, TableSpec
 from opsconsole.catalog.suggest import closest
 from opsconsole.catalog.vocabulary import Vocabulary
 
@@ -70,10 +70,10 @@ def check_problems(
         allowed = key_vocabulary.allowed if key_vocabulary else None
         if allowed is not None:
             assert key_vocabulary is not None
-            if spec.value != "*" and spec.value not in allowed:
+            if spec.value not in AGGREGATES and spec.value not in allowed:
                 out.append(_not_held("value", spec.value, key_vocabulary))
             for name in placeholders(spec.summary):
-                if name not in extra and name not in allowed:
+                if name not in extra and name not in AGGREGATES and name not in allowed:
                     out.append(_not_held("summary", name, key_vocabulary))
         return out
     for key in ("value", "warning_value"):

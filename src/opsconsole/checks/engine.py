@@ -24,6 +24,7 @@ import psycopg
 from opsconsole import sanitize
 from opsconsole.catalog import Catalog, CheckSpec, ScreenSpec
 from opsconsole.catalog.introspect import SchemaInfo
+from opsconsole.catalog.model import AGGREGATES
 from opsconsole.catalog.verify import CatalogReport, verified
 from opsconsole.catalog.vocabulary import Vocabulary
 from opsconsole.connection.db import Connection
@@ -288,7 +289,7 @@ def evaluate(
                 f"'{spec.key_column}' or '{spec.count_column}'",
                 now=now,
             )
-        raw: Any = values.get(spec.value, 0) if spec.value != "*" else sum(values.values())
+        raw: Any = breakdown_value(spec.value, values)
     else:
         if len(rows) != 1:
             return _unknown(
@@ -309,7 +310,10 @@ def evaluate(
             )
         raw = values[spec.value]
     value = _number(raw)
-    status, summary = _judge(spec, value, {**spec.params, **values})
+    shown = {**spec.params, **values}
+    if spec.shape == "breakdown":
+        shown |= {key: breakdown_value(key, values) for key in AGGREGATES}
+    status, summary = _judge(spec, value, shown)
     if spec.shape == "breakdown" and value is not None:
         summary = _with_unnamed(summary, spec, values)
     return CheckResult(
@@ -377,15 +381,32 @@ def _breakdown(
     return values
 
 
+def breakdown_value(name: str, values: dict[str, Any]) -> Any:
+    """A breakdown's value: the count of key ``name``, or for ``*`` the sum of every count and
+    for ``#`` the number of keys with a count (e.g. the distinct errors of the failed jobs)."""
+    if name == "*":
+        return sum(values.values())
+    if name == "#":
+        return sum(1 for count in values.values() if count)
+    return values.get(name, 0)
+
+
 def _with_unnamed(summary: str, spec: CheckSpec, values: dict[str, Any]) -> str:
-    """The summary, followed by the values the data holds that its template does not name."""
+    """The summary, followed by the values the data holds that its template does not name.
+
+    A template that names no key and no aggregate (e.g. "per day below") is left as it is.
+    """
     from opsconsole.catalog.speccheck import placeholders
 
     named = set(placeholders(spec.summary))
-    if not named & set(values):
-        return summary  # the template enumerates no values (e.g. "per day below")
+    keys = named & set(values)
+    if not keys and not named & set(AGGREGATES):
+        return summary
     others = [f"{v} {k}" for k, v in values.items() if k not in named and v]
-    return sanitize.clean(f"{summary}; also {', '.join(others)}", 300) if others else summary
+    if not others:
+        return summary
+    joined = f"{summary}; also {', '.join(others)}" if keys else f"{summary}: {', '.join(others)}"
+    return sanitize.clean(joined, 300)
 
 
 class _Values(dict[str, Any]):

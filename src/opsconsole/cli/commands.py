@@ -30,6 +30,7 @@ from opsconsole.errors import BadInput, ConnectionFailed, OpsError
 if TYPE_CHECKING:
     from opsconsole.catalog import Catalog
     from opsconsole.checks import CheckResult
+    from opsconsole.render.report import Previous
 
 DEMO_DB = "opsconsole_demo"
 DEFAULT_CHECK_DEADLINE_S = 30.0
@@ -104,15 +105,24 @@ def demo_command(args: argparse.Namespace) -> int:
             demo_dsn = _prepare_demo(emb, args.scale, args.seed)
             output.error(f"demo database ready in {time.monotonic() - started:.1f} s")
             output.error(f"psql '{demo_dsn}'")
+            if args.writes:
+                output.error("writes allowed (--writes): press w in the console for write mode, "
+                             "then an action's key; the Audit screen (9) undoes it")
             if args.no_tui:
                 output.error("press ctrl+c to stop the server")
                 while True:
                     time.sleep(3600)
-            demo_profile = config.Profile(name="demo", environment="dev")
-            resolved = config.Resolved(demo_dsn, "demo", demo_profile, config.Defaults())
-            return _run_tui(resolved, cat)
+            return _run_tui(demo_resolved(demo_dsn, writes=args.writes), cat)
         finally:
             output.error(server.stop_message(emb, emb.stop(), bool(args.data_dir)))
+
+
+def demo_resolved(demo_dsn: str, *, writes: bool = False) -> config.Resolved:
+    """The connection of ``opsconsole demo``: the profile 'demo', environment dev, which may
+    write only with ``--writes`` (the demo database is a throwaway local one; write mode is
+    still switched on with ``w`` and every action still previews, confirms and audits)."""
+    profile = config.Profile(name="demo", environment="dev", writes=writes)
+    return config.Resolved(demo_dsn, "demo", profile, config.Defaults())
 
 
 @contextmanager
@@ -179,18 +189,65 @@ def check_command(args: argparse.Namespace) -> int:
     except OpsError as exc:
         return check_failed(exc.message, args.format, args.output)
     status = checks.worst(results, count_not_installed=bool(only))
+    previous, state_file = _state(args, resolved, results)
     if args.format == "json":
-        text = report.as_json(results, status, target, datetime.now(UTC)) + "\n"
+        text = report.as_json(results, status, target, datetime.now(UTC), previous=previous,
+                              state_file=state_file) + "\n"
     elif args.format == "prometheus":
         text = report.as_prometheus(results, status)
     else:
-        text = report.as_text(results, status, target) + "\n"
+        text = report.as_text(results, status, target, width=_text_width(args),
+                              previous=previous) + "\n"
     try:
         _deliver(text, args.output)
     except OpsError as exc:
         output.error(exc.message)
         return 3
     return int(status)
+
+
+def _text_width(args: argparse.Namespace) -> int | None:
+    """How wide ``check``'s text lines may be: ``--width N`` (0: never cut), else the
+    terminal's width when stdout is one (and no ``--output``), else None: whole lines, so a
+    cron mail or a pipe gets every word."""
+    import shutil
+    import sys
+
+    width = getattr(args, "width", None)
+    if width is not None:
+        return width or None
+    if args.output is not None or not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def history_name(resolved: config.Resolved) -> str:
+    """The name of the check history a connection keeps (checks.history.history_path): the
+    profile's name, or without a profile the target's label (``user@host:port/db``)."""
+    return resolved.profile.name if resolved.named_profile else dsn.target(resolved.dsn).label()
+
+
+def _state(
+    args: argparse.Namespace, resolved: config.Resolved, results: list[CheckResult]
+) -> tuple[dict[str, Previous] | None, str | None]:
+    """``check --state``: each check's last run from the profile's history, which then
+    records this run (atomically; a history that cannot be read starts empty, one that cannot
+    be written is left as it was). Without ``--state``: (None, None) and nothing is written.
+
+    Returns:
+        (check id -> report.Previous, the history file as text), or (None, None).
+    """
+    if not getattr(args, "state", False):
+        return None, None
+    from opsconsole.checks.history import History, history_path
+    from opsconsole.render.report import Previous
+
+    path = history_path(history_name(resolved))
+    history = History.load(path)
+    previous = {r.id: Previous(history.previous(r.id, r.checked_at), r.value) for r in results}
+    history.record(results)
+    history.save()
+    return previous, str(path)
 
 
 def _only(cat: Catalog, names: list[str] | None) -> list[str] | None:

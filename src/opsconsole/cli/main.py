@@ -38,6 +38,7 @@ exit codes: check follows the monitoring-plugin convention (0 OK, 1 WARNING, 2 C
 5 on a database failure. See `opsconsole action --help` for actions.
 """
 MAX_TIMEOUT_S = 3600.0
+MIN_WIDTH, MAX_WIDTH = 20, 1000  # check --width
 INTERNAL_ERROR = 70  # EX_SOFTWARE, for other commands; check still says 3 (UNKNOWN)
 
 
@@ -141,6 +142,11 @@ def _demo_parser(sub: argparse._SubParsersAction[_Parser], common: list[_Parser]
     demo.add_argument(
         "--no-tui", action="store_true", help="start, seed and print the DSN, then wait for ctrl+c"
     )
+    demo.add_argument(
+        "--writes", action="store_true",
+        help="let the console write to the demo database (profile 'demo', environment dev, "
+             "writes = true): try preview, confirmation, apply, the Audit screen and undo",
+    )
 
 
 def _check_parser(sub: argparse._SubParsersAction[_Parser], common: list[_Parser]
@@ -162,6 +168,35 @@ def _check_parser(sub: argparse._SubParsersAction[_Parser], common: list[_Parser
         "--output", type=Path, metavar="FILE",
         help="write the output to FILE atomically (temp file in the same folder, fsync, "
              "rename), whatever the status; the exit code still follows the status",
+    )
+    _check_text_and_state_options(check)
+
+
+def text_width(text: str) -> int:
+    """argparse type of ``check --width``: 0 (never cut) or a number of columns, 20 to 1000."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of columns") from None
+    if value != 0 and not MIN_WIDTH <= value <= MAX_WIDTH:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (never cut) or {MIN_WIDTH} to {MAX_WIDTH} columns (got {value})")
+    return value
+
+
+def _check_text_and_state_options(check: argparse.ArgumentParser) -> None:
+    """``check --width`` (issue 12, item 8) and ``check --state`` (item 3)."""
+    check.add_argument(
+        "--width", type=text_width, metavar="N",
+        help="text output: cut each check's line at N columns (0: never); default: the "
+             "terminal's width, and whole lines when stdout is not a terminal (cron mail, a "
+             "pipe, --output). Hints and UNKNOWN reasons wrap, never cut",
+    )
+    check.add_argument(
+        "--state", action="store_true",
+        help="read and update the profile's check history (as the console does, under "
+             "$XDG_STATE_HOME/opsconsole/): each check gets previous (value and time of the "
+             "last run) and delta; off by default, so cron without it writes nothing",
     )
 
 

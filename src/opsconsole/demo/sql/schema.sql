@@ -147,6 +147,9 @@ CREATE TABLE communication.delivery_attempts (
 -- Seed 001: the delivery-queue index.
 CREATE INDEX idx_delivery_status_scheduled
   ON communication.delivery_attempts (status, scheduled_at);
+-- console: jobs.failed_attempts, the failed attempts by their error.
+CREATE INDEX delivery_attempts_failed_idx
+  ON communication.delivery_attempts (error) WHERE status = 'failed';
 
 CREATE TABLE communication.participants (
   id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -219,6 +222,12 @@ CREATE INDEX message_deliveries_unlinked_idx
 -- two index-only scans in guest order (no hash of a million guests spilling to disk).
 CREATE INDEX event_guests_linked_idx
   ON public.event_guests (id) WHERE user_id IS NOT NULL AND removed_at IS NULL;
+-- console: deliveries.null_user_causes, the removed guests and the active guests without a user,
+-- joined with message_deliveries_unlinked_idx as event_guests_linked_idx is.
+CREATE INDEX event_guests_removed_idx
+  ON public.event_guests (id) WHERE removed_at IS NOT NULL;
+CREATE INDEX event_guests_unlinked_idx
+  ON public.event_guests (id) WHERE user_id IS NULL AND removed_at IS NULL;
 
 CREATE TABLE public.user_link_audit (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -439,6 +448,13 @@ CREATE INDEX sms_outbound_jobs_failed_updated_idx
   ON public.sms_outbound_jobs (updated_at) WHERE status = 'failed';
 CREATE INDEX sms_outbound_jobs_running_idx
   ON public.sms_outbound_jobs (locked_at) WHERE status = 'running';
+-- console: jobs.status_breakdown and jobs.purpose_breakdown, whole-table counts read index-only
+-- (on the console's slow cadence) instead of from the table.
+CREATE INDEX sms_outbound_jobs_status_purpose_idx
+  ON public.sms_outbound_jobs (status, purpose);
+-- console: jobs.oldest_pending_age, the pending jobs by the time they became due (run_after).
+CREATE INDEX sms_outbound_jobs_pending_due_idx
+  ON public.sms_outbound_jobs (run_after) WHERE status = 'pending';
 
 CREATE TABLE public.linkup_coordination_messages (
   id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -487,6 +503,8 @@ CREATE TABLE public.help_requests (
               CHECK (status IN ('open', 'in_progress', 'closed', 'cancelled')),
   created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- console: conversations.help_request_status, every help request by status, read index-only.
+CREATE INDEX help_requests_status_idx ON public.help_requests (status);
 
 -- V1 (replaced by V2): conversation, participants and messages written in three steps.
 CREATE TABLE public.conversations (
@@ -520,6 +538,9 @@ CREATE INDEX conversations_v2_created_at_idx ON public.conversations_v2 (created
 -- by conversations.v2_success_rate without reading the table.
 CREATE INDEX conversations_v2_no_initial_idx
   ON public.conversations_v2 (created_at) WHERE initial_message IS NULL;
+-- console: conversations.v2_status (index-only) and conversations.v2_unsendable (its range
+-- outside 'active').
+CREATE INDEX conversations_v2_status_idx ON public.conversations_v2 (status);
 
 CREATE TABLE public.messages_v2 (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -570,6 +591,8 @@ CREATE TABLE public.reported_messages (
 -- console: pending reports, oldest first (seed 004 polls their count every 5 minutes).
 CREATE INDEX reported_messages_pending_idx
   ON public.reported_messages (created_at, id) WHERE report_status = 'pending';
+-- console: moderation.report_status, every report by status, read index-only.
+CREATE INDEX reported_messages_status_idx ON public.reported_messages (report_status);
 
 CREATE TABLE public.broadcast_quotas (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),

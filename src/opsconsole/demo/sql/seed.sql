@@ -32,11 +32,16 @@
 --   F1 unlinked deliveries: 0.5 % of the deliveries of linked, active guests have user_id NULL
 --      [379: rate 0.379 %, seed 002's WARNING]. Not inconsistent, and not counted: half the
 --      deliveries of removed-but-linked guests (3 % of guests) [1 224] and all deliveries of
---      guests without a user (20 %, and the ambiguous same-phone guest pairs) [19 730].
+--      guests without a user (20 %, and the ambiguous same-phone guest pairs) [19 730], of which
+--      2 % of the active guests' have no guest row at all (guest_id NULL) [366].
+--      deliveries.null_user_causes: [379 linkable, 1 934 guest removed, 18 654 guest not linked,
+--      366 no guest].
 --   F2 jobs: failed jobs carry exactly five distinct last_error strings [540 failed, 96-126
 --      each]; 12 N planted failures in the hour before A, plus those of fresh coordination
---      locks [18 in all]; 4 N stuck 'running' with locked_at 20-89 min before A [4]; the oldest
---      pending job is exactly 3 h 30 min old [348 pending].
+--      locks [18 in all]; 4 N stuck 'running' with locked_at 20-89 min before A [4]; the
+--      longest-waiting pending job became due (run_after) exactly 3 h 30 min before A [357
+--      pending]; one in a thousand sent jobs is instead replayed 5 min-2 h before A, created
+--      1-30 days before, so counting from created_at would read weeks [9].
 --   F3 coordination: 5 N locked linkups (l % 200 = 3, locked 6-48 h before A) miss 1-2 intents
 --      [5 linkups, 7 intents]; 0.5 % of the intents of older locks are pending or enqueued
 --      without a job [42]. Suppressed intents (opted_out, no_phone, quiet_hours) never got a
@@ -55,6 +60,8 @@
 --      [55]; 4.5 % failed; 20 % of recipients unread.
 --   F9 trigger_backfill_deliveries_on_guest_link is left DISABLED (seed 002's rollback state);
 --      trigger_message_deliveries_auto_link_user is enabled.
+--   F10 user_link_audit: 1 % of the auto-link trigger's rows have outcome 'error', which seed
+--      002's runbook does not name [41; 7 in the 24 h before A].
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings and helpers (temporary: dropped at the end).
@@ -289,12 +296,14 @@ FROM pg_temp.params() AS p,
 -- Messages are spread over the 90 days before A.
 -- F1: user_id is the guest's user, except 0.5 % of linked, active guests' deliveries (NULL:
 -- the inconsistency), half of removed guests' deliveries (NULL, not inconsistent), and every
--- delivery of a guest without a user (NULL, not inconsistent).
+-- delivery of a guest without a user (NULL, not inconsistent); 2 % of the deliveries of active
+-- guests without a user have no guest row at all (guest_id NULL: sent to a number that is not
+-- on the guest list), the fourth cause of deliveries.null_user_causes.
 INSERT INTO public.message_deliveries
   (id, message_id, guest_id, user_id, phone_number, sms_status, created_at, updated_at)
 SELECT pg_temp.hid('delivery', d.i),
        pg_temp.hid('message', d.k),
-       gu.id,
+       CASE WHEN NOT gu.linked AND NOT gu.removed AND d.r % 50 = 7 THEN NULL ELSE gu.id END,
        CASE WHEN NOT gu.linked THEN NULL
             WHEN gu.removed THEN CASE WHEN d.r % 2 = 0 THEN NULL
                                       ELSE pg_temp.hid('user', gu.user_no) END
@@ -318,8 +327,9 @@ FROM (SELECT i, k, p.n, p.a,
      LATERAL pg_temp.guest(d.g, d.n) AS gu;
 
 -- Linkage audit: 1 000 N rows in the 24 h before A, 4 000 N over the 13 days before that.
--- 88 % linked, 6 % no_match, 4 % skipped on 'message_deliveries' (trigger success ~90 %), and
--- 2 % automatic backfills ('message_deliveries_backfill', linked).
+-- 88 % linked, 6 % no_match, 3 % skipped on 'message_deliveries' (trigger success ~90 %), 1 %
+-- 'error' there (an outcome seed 002's runbook does not name: deliveries.link_outcomes shows it),
+-- and 2 % automatic backfills ('message_deliveries_backfill', linked).
 INSERT INTO public.user_link_audit
   (table_name, record_id, event_id, phone, matched_user_id, outcome, metadata, created_at)
 SELECT CASE WHEN x.o < 2 THEN 'message_deliveries_backfill' ELSE 'message_deliveries' END,
@@ -328,12 +338,15 @@ SELECT CASE WHEN x.o < 2 THEN 'message_deliveries_backfill' ELSE 'message_delive
        CASE WHEN x.o < 2 THEN NULL ELSE pg_temp.hid('event', 1 + x.r2 % (500 * x.n)) END,
        CASE WHEN x.o < 2 THEN NULL ELSE pg_temp.user_phone(1 + x.r3 % (5000 * x.n)) END,
        CASE WHEN x.o < 90 THEN pg_temp.hid('user', 1 + x.r3 % (5000 * x.n)) END,
-       CASE WHEN x.o < 90 THEN 'linked' WHEN x.o < 96 THEN 'no_match' ELSE 'skipped' END,
+       CASE WHEN x.o < 90 THEN 'linked' WHEN x.o < 96 THEN 'no_match' WHEN x.o < 99 THEN 'skipped'
+            ELSE 'error' END,
        CASE WHEN x.o < 2 THEN jsonb_build_object('deliveries_updated', 1 + x.r2 % 5)
             WHEN x.o < 90 THEN jsonb_build_object('source', 'event_guests')
             WHEN x.o < 93 THEN jsonb_build_object('source', 'no_guest_user')
             WHEN x.o < 96 THEN jsonb_build_object('source', 'ambiguous_guests')
-            ELSE jsonb_build_object('reason', 'LINK_USER_BY_PHONE disabled') END,
+            WHEN x.o < 99 THEN jsonb_build_object('reason', 'LINK_USER_BY_PHONE disabled')
+            ELSE jsonb_build_object('error', 'could not serialize access due to concurrent update',
+                                    'sqlstate', '40001') END,
        x.created_at
 FROM (SELECT i, p.n, pg_temp.hn(ah, 1) % 100 AS o, pg_temp.hn(ah, 8) AS r2,
              pg_temp.hn(ah, 15) AS r3,
@@ -444,8 +457,10 @@ WHERE c.job_id IS NOT NULL;
 
 -- The other jobs, up to exactly 20 000 N: invites, reminders and verification codes.
 -- Jobs 1..4N are stuck running (F2), 4N+1..16N failed in the last hour (F2), 16N+1 is the
--- oldest pending job (3 h 30 min, F2); the rest: 96.5 % sent (30 days), 1.5 % failed earlier,
--- 1.7 % pending (under 3 h old), 0.3 % running with a fresh lock (under 3 min).
+-- oldest pending job (3 h 30 min, F2); the rest: 96.5 % sent (30 days; one in a thousand of
+-- them is instead a job replayed 5 min-2 h before A, created 1-30 days before and pending again
+-- with its attempts and last_error, F2), 1.5 % failed earlier, 1.7 % pending (under 3 h old),
+-- 0.3 % running with a fresh lock (under 3 min).
 INSERT INTO public.sms_outbound_jobs
   (id, purpose, status, idempotency_key, to_phone, body_ciphertext, attempts, last_error,
    run_after, locked_at, sent_at, created_at, updated_at)
@@ -453,23 +468,27 @@ SELECT pg_temp.hid('job', x.i), x.purpose, x.status,
        x.purpose || ':' || pg_temp.hid('job', x.i),
        pg_temp.user_phone(1 + x.r2 % (5000 * x.n)),
        pg_temp.hbytes('job_body', x.i),
-       CASE x.status WHEN 'failed' THEN 3 + x.r % 3 WHEN 'pending' THEN 0 ELSE 1 END,
-       CASE WHEN x.status = 'failed'
+       CASE WHEN x.status = 'failed' OR x.kind = 'replayed' THEN 3 + x.r % 3
+            WHEN x.status = 'pending' THEN 0 ELSE 1 END,
+       CASE WHEN x.status = 'failed' OR x.kind = 'replayed'
             THEN (SELECT error FROM seed_errors WHERE k = (CASE WHEN x.kind = 'failed_recent'
                                                                 THEN x.i % 5
                                                                 ELSE x.r % 5 END)) END,
-       x.created_at,
+       coalesce(x.replayed_at, x.created_at),
        x.locked_at,
        CASE WHEN x.status = 'sent' THEN x.created_at + (3 + x.r % 57) * interval '1 second' END,
        x.created_at,
        CASE WHEN x.status = 'sent' THEN x.created_at + (3 + x.r % 57) * interval '1 second'
             WHEN x.status = 'failed' THEN x.failed_at
             WHEN x.status = 'running' THEN x.locked_at
-            ELSE x.created_at END
+            ELSE coalesce(x.replayed_at, x.created_at) END
 FROM (SELECT y.*,
              CASE y.kind WHEN 'stuck' THEN 'running' WHEN 'fresh_running' THEN 'running'
                          WHEN 'failed_recent' THEN 'failed' WHEN 'failed_old' THEN 'failed'
-                         WHEN 'oldest_pending' THEN 'pending' ELSE y.kind END AS status,
+                         WHEN 'oldest_pending' THEN 'pending' WHEN 'replayed' THEN 'pending'
+                         ELSE y.kind END AS status,
+             CASE WHEN y.kind = 'replayed'
+                  THEN y.a - (5 + y.r % 115) * interval '1 minute' END AS replayed_at,
              CASE y.kind
                WHEN 'stuck' THEN y.a - (20 + (y.i * 37 + y.s) % 70) * interval '1 minute'
                WHEN 'fresh_running' THEN y.a - (y.r % 180) * interval '1 second'
@@ -487,6 +506,8 @@ FROM (SELECT y.*,
                  THEN y.a - (2 + (y.i * 13) % 55 + 1 + y.r % 20) * interval '1 minute'
                WHEN 'failed_old'
                  THEN y.a - (61 + y.r2 % (30 * 1440 - 61) + 1 + y.r % 20) * interval '1 minute'
+               WHEN 'replayed'
+                 THEN y.a - (1 + y.r2 % 29) * interval '1 day' - (y.r % 1440) * interval '1 minute'
                WHEN 'oldest_pending' THEN y.a - interval '3 hours 30 minutes'
                WHEN 'pending' THEN y.a - (30 + y.r2 % (175 * 60)) * interval '1 second'
                ELSE y.a - (10 + y.r2 % (30 * 1440)) * interval '1 minute'
@@ -499,7 +520,9 @@ FROM (SELECT y.*,
                    CASE WHEN i <= 4 * p.n THEN 'stuck'
                         WHEN i <= 16 * p.n THEN 'failed_recent'
                         WHEN i = 16 * p.n + 1 THEN 'oldest_pending'
-                        WHEN pg_temp.hn(jh, 1) % 1000 < 965 THEN 'sent'
+                        WHEN pg_temp.hn(jh, 1) % 1000 < 965
+                          THEN CASE WHEN pg_temp.hn(jh, 29) % 1000 = 0 THEN 'replayed'
+                                    ELSE 'sent' END
                         WHEN pg_temp.hn(jh, 1) % 1000 < 980 THEN 'failed_old'
                         WHEN pg_temp.hn(jh, 1) % 1000 < 997 THEN 'pending'
                         ELSE 'fresh_running' END AS kind
