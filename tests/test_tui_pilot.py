@@ -25,6 +25,7 @@ from opsconsole.tui.screens.overview import OverviewScreen
 from opsconsole.tui.screens.spec import SpecScreen
 from opsconsole.tui.widgets.checks import ChecksView
 from opsconsole.tui.widgets.table import TablePanel
+from tests.conftest import ANCHOR
 from tests.test_tui_support import make_app, notices, screen_text, settle, wait_for
 
 Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
@@ -339,7 +340,10 @@ def test_write_mode_shows_time_left_keeps_ticking_under_a_dialog_and_turns_off(
         await wait_for(pilot, lambda: isinstance(app.screen, ActionDialog))
         await settle(pilot)
         assert app.write_mode_until is not None
-        app.now = app.write_mode_until - (app.write_mode_until - app.clock()) / 2  # the tick
+        # Half the time passes: the clock moves, and the tick (set here rather than waited
+        # for) reads the same clock, so a real tick landing in between changes nothing.
+        now[0] = app.write_mode_until - (app.write_mode_until - app.clock()) / 2
+        app.now = app.clock()
         await pilot.pause()
         assert "WRITES ON 07:30 left" in lines(app)[0]  # the header above the dialog
         await pilot.press("escape")
@@ -348,7 +352,8 @@ def test_write_mode_shows_time_left_keeps_ticking_under_a_dialog_and_turns_off(
         await pilot.pause()
         assert app.write_mode_until is None and "read-only" in lines(app)[0]
 
-    drive(make_app(seeded_dsn, writes=True), body)
+    now = [ANCHOR]
+    drive(make_app(seeded_dsn, writes=True, clock=lambda: now[0]), body)
 
 
 def test_production_banner(seeded_dsn: str) -> None:
