@@ -35,11 +35,13 @@ def make_app(
     """An OpsConsoleApp on ``dsn`` with the tests' fixed clock and quiet settings.
 
     Args:
-        settings: overrides of :meth:`ConsoleSettings.quiet` (e.g. ``auto_refresh=True``).
+        settings: overrides of :meth:`ConsoleSettings.quiet` (e.g. ``auto_refresh=True``;
+            ``clock``: a clock the test moves, instead of the fixed ANCHOR).
     """
     profile = config.Profile(name="test", environment=environment, writes=writes)
     resolved = config.Resolved(dsn, source, profile, config.Defaults())
-    quiet = ConsoleSettings.quiet(lambda: ANCHOR, **settings)
+    clock = settings.pop("clock", lambda: ANCHOR)
+    quiet = ConsoleSettings.quiet(clock, **settings)
     return OpsConsoleApp(resolved, cat or catalog.load(), quiet)
 
 
