@@ -22,16 +22,12 @@ from tests.test_actions_support import (
     G_LINKED,
     LINKUP_LOCKED,
     U1,
-    audit_file,
     audit_rows,
     make_ctx,
-    planted,
     run_action,
     run_cli,
     scalar,
 )
-
-__all__ = ["audit_file", "planted"]  # fixtures
 
 LOCK_SQL = "SELECT pg_advisory_lock(hashtext('opsconsole:' || %s))"
 

@@ -130,13 +130,6 @@ def stalling(dsn: str, stall_at: str = "query") -> Iterator[StallingProxy]:
         proxy.close()
 
 
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-
-
 def timed(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, float, str, str]:
     started = time.monotonic()
     code = cli.main(list(argv))

@@ -23,17 +23,12 @@ MARKER = "public.reported_messages.catalog_copy_marker"
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No DSN from the environment; libpq's default host is an empty folder; a config file."""
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
-                 "STAGING_DB_URL", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGHOSTADDR"):
-        monkeypatch.delenv(name, raising=False)
+    """On top of the suite's isolated environment: libpq's default host is an empty folder; a
+    config file."""
     nowhere = tmp_path / "no-server-here"
     nowhere.mkdir()
     monkeypatch.setenv("PGHOST", str(nowhere))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("OPSCONSOLE_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
-    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
