@@ -16,7 +16,7 @@ import pytest
 
 from opsconsole import catalog, cli
 from opsconsole.cli.main import _command_index
-from opsconsole.connection import dsn as dsn_mod
+from opsconsole.connection.dsn import target
 
 MARKER = "public.reported_messages.catalog_copy_marker"
 
@@ -68,7 +68,7 @@ def both_ways(command: list[str], options: list[str], rest: list[str] = ()) -> l
 
 
 def dbname(dsn: str) -> str:
-    return dsn_mod.target(dsn).dbname
+    return target(dsn).dbname
 
 
 def test_check_uses_dsn_profile_and_catalog_given_before_or_after(

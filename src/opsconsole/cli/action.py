@@ -28,7 +28,7 @@ from opsconsole.actions.session import ActionContext, Session, default_audit_fil
 from opsconsole.catalog import ActionSpec, Catalog, ParamSpec
 from opsconsole.cli import output
 from opsconsole.cli.commands import load_catalog_at
-from opsconsole.connection import config
+from opsconsole.connection import config, db
 from opsconsole.errors import BadInput, ConnectionFailed, DatabaseFailure, OpsError, Refused
 from opsconsole.render import actions as render
 from opsconsole.sanitize import clean
@@ -177,7 +177,7 @@ def _catalog_of(argv: list[str]) -> Path | None:
 
 
 def _database_error(action: str, exc: psycopg.Error) -> OpsError:
-    reason = engine.describe_error(exc)
+    reason = db.describe_error(exc)
     if isinstance(exc, psycopg.OperationalError):
         return ConnectionFailed(f"{action}: lost the connection to the server ({reason})")
     return DatabaseFailure(f"{action}: the database failed: {reason}")
