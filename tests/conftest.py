@@ -18,7 +18,9 @@ rows and helpers are in ``tests/test_actions_support.py``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import pickle
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +30,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from opsconsole import catalog
+from opsconsole.catalog import loader
+from opsconsole.catalog.model import Catalog
 from opsconsole.demo import server as embedded
 from opsconsole.demo import setup
 
@@ -72,6 +77,51 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", str(audit))
     monkeypatch.chdir(tmp_path)
     return audit
+
+
+_real_load = loader.load
+_loaded: dict[str, bytes] = {}
+
+
+def _catalog_key(root: Path | None) -> str | None:
+    """sha256 of the catalog folder's path and of every file under its queries/ and screens/
+    (names and bytes), or None when either folder is missing (the loader says why)."""
+    folder = (root or loader.default_root()).resolve()
+    digest = hashlib.sha256(str(folder).encode() + b"\0")
+    for sub in ("queries", "screens"):
+        if not (folder / sub).is_dir():
+            return None
+        for path in sorted((folder / sub).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _load_once(root: Path | None = None) -> Catalog:
+    """``catalog.load`` parsed once per content: the same folder holding the same bytes gives a
+    fresh copy of the catalog parsed the first time (a test may change its copy). Failures are
+    never kept: every invalid catalog meets the real loader."""
+    try:
+        key = _catalog_key(root)
+    except OSError:
+        key = None
+    if key is None:
+        return _real_load(root)
+    if key not in _loaded:
+        _loaded[key] = pickle.dumps(_real_load(root))
+    return pickle.loads(_loaded[key])  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def catalog_parsed_once() -> Iterator[None]:
+    """Every ``catalog.load`` of the session parses each distinct catalog once (aiosql and TOML
+    parsing took about a fifth of the suite's CPU: every CLI run, console and action context
+    loads the catalog). Same bytes, same result: see :func:`_load_once`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog, "load", _load_once)
+        patch.setattr(loader, "load", _load_once)
+        yield
 
 
 def _worker() -> str:
