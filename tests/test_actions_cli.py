@@ -158,6 +158,7 @@ ACTION_ARGS = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(action=st.sampled_from(sorted(ACTION_ARGS)),

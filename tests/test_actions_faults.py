@@ -117,6 +117,7 @@ def restart(pg_server: PgServer) -> Iterator[PgServer]:
         pg_server.embedded.handle.ensure_postgres_running()
 
 
+@pytest.mark.slow
 def test_server_stopped_mid_backfill_reports_exactly_what_committed(
     planted: tuple[str, dict[str, int]], audit_file: Path, restart: PgServer
 ) -> None:

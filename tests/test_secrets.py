@@ -70,6 +70,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PGHOST", str(tmp_path))  # no server there (the rest: conftest.py)
 
 
+@pytest.mark.slow
 @settings(max_examples=int(os.environ.get("OPSCONSOLE_FUZZ_EXAMPLES", "60")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=dsns())
