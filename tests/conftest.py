@@ -1,14 +1,26 @@
-"""Shared fixtures: a real PostgreSQL for every test that touches SQL.
+"""Shared fixtures: a real PostgreSQL for every test that touches SQL, and a clean environment.
 
-The server is a session-scoped embedded PostgreSQL, or the one in ``OPSCONSOLE_TEST_DSN`` when
-set (e.g. the machine's PostgreSQL 15). A template database is created and seeded once per
-session with a fixed seed and a fixed anchor time; each test module gets its own clone
-(``CREATE DATABASE ... TEMPLATE``), so modules cannot disturb one another.
+The server is a session-scoped embedded PostgreSQL (one per xdist worker), or the one in
+``OPSCONSOLE_TEST_DSN`` when set (e.g. the machine's PostgreSQL 15). A template database is
+created and seeded once per session with a fixed seed and a fixed anchor time; each test module
+gets its own clone (``CREATE DATABASE ... TEMPLATE``), so modules cannot disturb one another, and
+tests that write get one of their own. Every clone is dropped when its module or test ends.
+
+Every test runs in an isolated environment (:func:`isolated_environment`): no ``OPSCONSOLE_*``,
+``DATABASE_URL``, ``STAGING_*`` or libpq ``PG*`` variable of the developer's shell leaks in, the
+config, state and audit files live under the test's ``tmp_path``, and so does the working
+directory (where ``.env.local`` is read).
+
+The fixtures of the action tests (``audit_file``, ``planted``) live here too; their planted
+rows and helpers are in ``tests/test_actions_support.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import pickle
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +30,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from opsconsole import catalog
+from opsconsole.catalog import loader
+from opsconsole.catalog.model import Catalog
 from opsconsole.demo import server as embedded
 from opsconsole.demo import setup
 
@@ -30,6 +45,83 @@ DRIFT_SQL = Path(__file__).resolve().parent / "drift" / "drift.sql"
 # A role that is neither the owner of the drifted tables nor BYPASSRLS: row-level security
 # filters what it sees (drift D9). Roles are cluster-wide: created once, shared by every worker.
 DRIFT_READER = "opsconsole_drift_reader"
+# Read once, before any test's environment is isolated: the server the suite runs on.
+TEST_DSN = os.environ.get("OPSCONSOLE_TEST_DSN")
+# The variables the console reads (connection/config.py, actions/session.py, checks/history.py)
+# and libpq's own: none of the developer's may reach a test.
+_ISOLATED_PREFIXES = ("OPSCONSOLE_", "PG", "STAGING_")
+_ISOLATED_NAMES = ("DATABASE_URL", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+# The embedded server is disposable: no crash safety needed, so no fsync (a third of the
+# suite's I/O was flushing clones nobody keeps).
+_DISPOSABLE = (("fsync", "off"), ("synchronous_commit", "off"), ("full_page_writes", "off"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run every test in a clean environment; returns the audit file's path (Path).
+
+    Removes every ``OPSCONSOLE_*``, ``STAGING_*`` and libpq ``PG*`` variable and
+    ``DATABASE_URL``; points ``XDG_CONFIG_HOME`` and ``XDG_STATE_HOME`` (config, check history,
+    audit file default) and ``OPSCONSOLE_AUDIT_FILE`` under ``tmp_path``; points ``PGHOST`` at
+    a socket folder where no server runs (libpq's defaults reach nothing); and makes
+    ``tmp_path`` the working directory (``.env.local`` is read there). A test sets what it
+    needs on top with ``monkeypatch``.
+    """
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES) or name in _ISOLATED_NAMES:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("PGHOST", str(tmp_path / "no-server"))
+    audit = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", str(audit))
+    monkeypatch.chdir(tmp_path)
+    return audit
+
+
+_real_load = loader.load
+_loaded: dict[str, bytes] = {}
+
+
+def _catalog_key(root: Path | None) -> str | None:
+    """sha256 of the catalog folder's path and of every file under its queries/ and screens/
+    (names and bytes), or None when either folder is missing (the loader says why)."""
+    folder = (root or loader.default_root()).resolve()
+    digest = hashlib.sha256(str(folder).encode() + b"\0")
+    for sub in ("queries", "screens"):
+        if not (folder / sub).is_dir():
+            return None
+        for path in sorted((folder / sub).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _load_once(root: Path | None = None) -> Catalog:
+    """``catalog.load`` parsed once per content: the same folder holding the same bytes gives a
+    fresh copy of the catalog parsed the first time (a test may change its copy). Failures are
+    never kept: every invalid catalog meets the real loader."""
+    try:
+        key = _catalog_key(root)
+    except OSError:
+        key = None
+    if key is None:
+        return _real_load(root)
+    if key not in _loaded:
+        _loaded[key] = pickle.dumps(_real_load(root))
+    return pickle.loads(_loaded[key])  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def catalog_parsed_once() -> Iterator[None]:
+    """Every ``catalog.load`` of the session parses each distinct catalog once (aiosql and TOML
+    parsing took about a fifth of the suite's CPU: every CLI run, console and action context
+    loads the catalog). Same bytes, same result: see :func:`_load_once`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog, "load", _load_once)
+        patch.setattr(loader, "load", _load_once)
+        yield
 
 
 def _worker() -> str:
@@ -69,28 +161,49 @@ class PgServer:
         return name
 
     def drop_database(self, name: str) -> None:
-        """Drop a database, disconnecting its sessions first."""
+        """Drop a database, disconnecting its sessions first (``WITH (FORCE)``)."""
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        if name in self.created:
+            self.created.remove(name)
+
+    @contextlib.contextmanager
+    def database(self, prefix: str, template: str | None = None) -> Iterator[str]:
+        """A new database (optionally cloned from ``template``) for the block; yields its DSN
+        and drops it afterwards. A drop that fails (the server is down after a fault test) is
+        left to the end of the session."""
+        name = self.create_database(prefix, template)
+        try:
+            yield self.dsn_for(name)
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                self.drop_database(name)
+
+    def drop_all(self) -> None:
+        """Drop every database this session created and has not dropped yet."""
+        for name in list(self.created):
+            self.drop_database(name)
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """The session's PostgreSQL server (embedded unless OPSCONSOLE_TEST_DSN is set)."""
-    external = os.environ.get("OPSCONSOLE_TEST_DSN")
-    if external:
-        server = PgServer(external, None)
-        yield server
-        for name in server.created:
-            server.drop_database(name)
+    if TEST_DSN:
+        server = PgServer(TEST_DSN, None)
+        try:
+            yield server
+        finally:
+            server.drop_all()
         return
     emb = embedded.start()
     try:
+        with psycopg.connect(emb.dsn, autocommit=True) as conn:
+            for name, value in _DISPOSABLE:
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                    sql.Identifier(name), sql.Literal(value)))
+            conn.execute("SELECT pg_reload_conf()")
         yield PgServer(emb.dsn, emb)
     finally:
         emb.stop()
@@ -107,21 +220,25 @@ def template_db(pg_server: PgServer) -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded_dsn(pg_server: PgServer, template_db: str) -> str:
-    """DSN of a fresh clone of the seeded template, one per test module."""
-    return pg_server.dsn_for(pg_server.create_database("opsconsole_t", template=template_db))
+def seeded_dsn(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """DSN of a fresh clone of the seeded template, one per test module (dropped after it)."""
+    with pg_server.database("opsconsole_t", template_db) as dsn:
+        yield dsn
 
 
 @pytest.fixture
-def empty_dsn(pg_server: PgServer) -> str:
-    """DSN of a new empty database (one per test)."""
-    return pg_server.dsn_for(pg_server.create_database("opsconsole_e"))
+def empty_dsn(pg_server: PgServer) -> Iterator[str]:
+    """DSN of a new empty database (one per test, dropped after it)."""
+    with pg_server.database("opsconsole_e") as dsn:
+        yield dsn
 
 
 @pytest.fixture
-def fresh_seeded_dsn(pg_server: PgServer, template_db: str) -> str:
-    """DSN of a fresh clone of the seeded template, one per test (for tests that write)."""
-    return pg_server.dsn_for(pg_server.create_database("opsconsole_w", template=template_db))
+def fresh_seeded_dsn(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """DSN of a fresh clone of the seeded template, one per test (for tests that write;
+    dropped after it)."""
+    with pg_server.database("opsconsole_w", template_db) as dsn:
+        yield dsn
 
 
 _CREATE_READER = """
@@ -155,15 +272,17 @@ def drift_template(pg_server: PgServer, template_db: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def drift_dsn(pg_server: PgServer, drift_template: str) -> str:
+def drift_dsn(pg_server: PgServer, drift_template: str) -> Iterator[str]:
     """DSN of a fresh clone of the drifted database, one per test module (as its owner)."""
-    return pg_server.dsn_for(pg_server.create_database("opsconsole_d", template=drift_template))
+    with pg_server.database("opsconsole_d", drift_template) as dsn:
+        yield dsn
 
 
 @pytest.fixture
-def fresh_drift_dsn(pg_server: PgServer, drift_template: str) -> str:
+def fresh_drift_dsn(pg_server: PgServer, drift_template: str) -> Iterator[str]:
     """DSN of a fresh clone of the drifted database, one per test (for tests that write)."""
-    return pg_server.dsn_for(pg_server.create_database("opsconsole_dw", template=drift_template))
+    with pg_server.database("opsconsole_dw", drift_template) as dsn:
+        yield dsn
 
 
 def as_role(dsn: str, role: str) -> str:
@@ -172,3 +291,18 @@ def as_role(dsn: str, role: str) -> str:
     params["user"] = role
     params.pop("password", None)
     return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
+
+
+@pytest.fixture
+def audit_file(isolated_environment: Path) -> Path:
+    """The local audit file of the test (under its ``tmp_path``; ``OPSCONSOLE_AUDIT_FILE``)."""
+    return isolated_environment
+
+
+@pytest.fixture
+def planted(fresh_seeded_dsn: str) -> tuple[str, dict[str, int]]:
+    """(dsn, report ids) of a writable clone of the seeded database holding the rows planted
+    by ``tests/test_actions_support.py`` (``plant``)."""
+    from tests.test_actions_support import plant
+
+    return fresh_seeded_dsn, plant(fresh_seeded_dsn)

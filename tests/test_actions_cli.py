@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,43 +18,18 @@ from opsconsole.actions.definition import ActionDef
 from opsconsole.actions.session import open_session
 from opsconsole.cli import main as cli_main
 from opsconsole.errors import BadInput
-from tests.conftest import REPO, PgServer
-from tests.test_actions_support import (
-    ERR_A,
-    G_LINKED,
-    SEED_SQL,
-    U1,
-    make_ctx,
-    plant,
-    run_cli,
-    scalar,
-)
+from tests.conftest import REPO
+from tests.test_actions_support import ERR_A, G_LINKED, U1, make_ctx, plant, run_cli, scalar
 
 JSON_KEYS = {"action", "status", "previewed", "affected", "skipped", "batches", "audit_ids",
              "values", "message", "run_id", "skipped_keys"}
 
 
 @pytest.fixture(scope="module")
-def cli_dsn(request: pytest.FixtureRequest, pg_server: PgServer) -> str:
+def cli_dsn(seeded_dsn: str) -> str:
     """A module-wide seeded clone with the planted rows (these tests write nothing)."""
-    if SEED_SQL.exists():
-        dsn = str(request.getfixturevalue("seeded_dsn"))
-    else:
-        from opsconsole.demo import setup
-
-        dsn = pg_server.dsn_for(pg_server.create_database("opsconsole_cli"))
-        setup.init_schema(dsn)
-    plant(dsn)
-    return dsn
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    for var in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "OPSCONSOLE_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
-    yield
+    plant(seeded_dsn)
+    return seeded_dsn
 
 
 def audit_count(dsn: str) -> int:
@@ -184,6 +158,7 @@ ACTION_ARGS = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(action=st.sampled_from(sorted(ACTION_ARGS)),

@@ -19,9 +19,7 @@ from opsconsole import catalog
 from opsconsole.catalog import verify
 from opsconsole.connection import db
 from tests.conftest import DRIFT_READER, as_role
-from tests.test_actions_support import audit_file, run_cli, scalar
-
-__all__ = ["audit_file"]  # fixtures
+from tests.test_actions_support import run_cli, scalar
 
 EDITS = Path(__file__).resolve().parent / "drift" / "edits_actions.toml"
 

@@ -35,16 +35,12 @@ from tests.test_actions_support import (
     Q3,
     U1,
     U2,
-    audit_file,
     audit_rows,
     make_ctx,
-    planted,
     preview_only,
     run_action,
     scalar,
 )
-
-__all__ = ["audit_file", "planted"]  # fixtures
 
 
 def rows(dsn: str, query: str, params: Any = None) -> list[dict[str, Any]]:

@@ -22,16 +22,12 @@ from tests.test_actions_support import (
     G_LINKED,
     LINKUP_LOCKED,
     U1,
-    audit_file,
     audit_rows,
     make_ctx,
-    planted,
     run_action,
     run_cli,
     scalar,
 )
-
-__all__ = ["audit_file", "planted"]  # fixtures
 
 LOCK_SQL = "SELECT pg_advisory_lock(hashtext('opsconsole:' || %s))"
 
@@ -121,6 +117,7 @@ def restart(pg_server: PgServer) -> Iterator[PgServer]:
         pg_server.embedded.handle.ensure_postgres_running()
 
 
+@pytest.mark.slow
 def test_server_stopped_mid_backfill_reports_exactly_what_committed(
     planted: tuple[str, dict[str, int]], audit_file: Path, restart: PgServer
 ) -> None:

@@ -22,17 +22,7 @@ from opsconsole.connection import db
 from opsconsole.errors import BadInput, Refused
 from opsconsole.tui.action_dialog import TUI_FACE
 from tests.conftest import as_role
-from tests.test_actions_support import (
-    audit_file,
-    make_ctx,
-    planted,
-    preview_only,
-    run_action,
-    run_cli,
-    scalar,
-)
-
-__all__ = ["audit_file", "planted"]  # fixtures
+from tests.test_actions_support import make_ctx, preview_only, run_action, run_cli, scalar
 
 
 @pytest.fixture

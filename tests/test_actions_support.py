@@ -1,8 +1,9 @@
-"""Shared fixtures and planted rows for the action tests (no tests of its own).
+"""Planted rows and helpers for the action tests (no tests, no fixtures of its own).
 
-The action tests run on a per-test clone of the seeded demo database (``fresh_seeded_dsn``) when
-the data generator exists, else on a freshly initialised schema; in both cases they plant the
-rows below with fixed keys, so every assertion is about rows the test knows.
+The action tests run on a per-test clone of the seeded demo database (the ``planted`` fixture
+of ``tests/conftest.py``, or ``fresh_seeded_dsn``) and plant the rows below with fixed keys, so
+every assertion is about rows the test knows. The fixtures ``audit_file`` and ``planted`` are in
+``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ from opsconsole.actions.model import Preview, ProgressFn, Result
 from opsconsole.actions.session import ActionContext, open_session
 from opsconsole.cli import main as cli_main
 from opsconsole.connection.config import Profile
-from opsconsole.demo import setup
-from tests.conftest import PgServer
-
-SEED_SQL = Path(setup.__file__).parent / "sql" / "seed.sql"
 
 
 def uid(n: int) -> str:
@@ -123,15 +120,6 @@ def plant(dsn: str) -> dict[str, int]:
     return {"r1": ids[0], "r2": ids[1], "r3": ids[2]}
 
 
-def fresh_db(request: pytest.FixtureRequest, pg_server: PgServer) -> str:
-    """A writable clone of the seeded template, or a fresh schema until the seed exists."""
-    if SEED_SQL.exists():
-        return str(request.getfixturevalue("fresh_seeded_dsn"))
-    dsn = pg_server.dsn_for(pg_server.create_database("opsconsole_act"))
-    setup.init_schema(dsn)
-    return dsn
-
-
 def scalar(dsn: str, query: str, params: Any = None) -> Any:
     """One value from a query (test helper)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -197,21 +185,3 @@ def audit_rows(dsn: str, **where: Any) -> list[dict[str, Any]]:
     for row in found:
         row["undone_by"] = row.pop("derived_undone_by")
     return found
-
-
-@pytest.fixture
-def audit_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the local audit file into tmp_path; isolate config from the user's home."""
-    path = tmp_path / "audit.jsonl"
-    monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", str(path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    for var in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "OPSCONSOLE_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
-    return path
-
-
-@pytest.fixture
-def planted(request: pytest.FixtureRequest, pg_server: PgServer) -> tuple[str, dict[str, int]]:
-    """(dsn, report ids) of a writable database holding the planted rows."""
-    dsn = fresh_db(request, pg_server)
-    return dsn, plant(dsn)

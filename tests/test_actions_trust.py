@@ -28,17 +28,13 @@ from tests.conftest import REPO, as_role
 from tests.test_actions_engine import user_ids
 from tests.test_actions_support import (
     G_OTHER,
-    audit_file,
     audit_rows,
     make_ctx,
-    planted,
     preview_only,
     run_action,
     run_cli,
     scalar,
 )
-
-__all__ = ["audit_file", "planted"]  # fixtures
 
 
 @pytest.fixture

@@ -20,10 +20,8 @@ from opsconsole.connection import config
 from opsconsole.tui.action_dialog import ActionDialog, open_action
 from tests.test_actions_engine import user_ids
 from tests.test_actions_faults import fingerprint
-from tests.test_actions_support import G_LINKED, M1, U1, audit_file, audit_rows, planted, scalar
+from tests.test_actions_support import G_LINKED, M1, U1, audit_rows, scalar
 from tests.test_tui_support import make_app, screen_text, settle
-
-__all__ = ["audit_file", "planted"]  # fixtures
 
 Body = Callable[[Pilot[Any], App[Any]], Awaitable[None]]
 

@@ -43,9 +43,6 @@ FROM conversations_v2"""
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(check_engine, "utc_now", lambda: ANCHOR)
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
-                 "STAGING_DB_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 import pytest
 
 from opsconsole import cli
-from opsconsole.connection import dsn as dsn_mod
+from opsconsole.connection.dsn import parse
 
 CANCEL_OR_SSL = {80877102, 80877103, 80877104}  # CancelRequest, SSLRequest, GSSENCRequest
 
@@ -44,7 +44,7 @@ class StallingProxy:
     """
 
     def __init__(self, dsn: str, stall_at: str = "query") -> None:
-        self.params = dsn_mod.parse(dsn)
+        self.params = parse(dsn)
         self.stall_at = stall_at
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -128,13 +128,6 @@ def stalling(dsn: str, stall_at: str = "query") -> Iterator[StallingProxy]:
         yield proxy
     finally:
         proxy.close()
-
-
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
 
 
 def timed(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, float, str, str]:

@@ -48,10 +48,6 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Clock]:
     moving = Clock()
     monkeypatch.setattr(check_engine, "utc_now", moving)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
-                 "STAGING_DB_URL", "OPSCONSOLE_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
     yield moving
 
 

@@ -69,9 +69,6 @@ def stubs(monkeypatch: pytest.MonkeyPatch, world: dict[str, str]) -> None:
 
     monkeypatch.setattr(commands, "_run_tui", lambda resolved, cat: 0)
     monkeypatch.setattr(server, "start", no_server)
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
-                 "STAGING_DB_URL"):
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PGHOST", f"{world['root']}/empty-socket-dir")
     monkeypatch.setenv("OPSCONSOLE_CONFIG", f"{world['root']}/config.toml")
     monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", f"{world['root']}/audit.jsonl")

@@ -11,7 +11,6 @@ import psycopg
 import pytest
 
 from opsconsole import cli
-from tests.test_actions_support import audit_file, planted  # noqa: F401  (fixtures)
 
 HOSTILE = "evil\x1b]52;c;ZXZpbA==\x07flag\x1b[2J\x9d pills \u202e"
 FLAG = f"opsconsole_{HOSTILE}"
@@ -25,7 +24,7 @@ def controls(text: str) -> list[str]:
 
 
 @pytest.fixture
-def hostile_db(planted: tuple[str, dict[str, int]]) -> tuple[str, dict[str, int]]:  # noqa: F811
+def hostile_db(planted: tuple[str, dict[str, int]]) -> tuple[str, dict[str, int]]:
     dsn, reports = planted
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO public.feature_flags (name, enabled, description, updated_by)"
@@ -38,7 +37,7 @@ def hostile_db(planted: tuple[str, dict[str, int]]) -> tuple[str, dict[str, int]
 
 
 def test_no_cli_path_prints_database_text_raw(
-        hostile_db: tuple[str, dict[str, int]], audit_file,  # noqa: F811
+        hostile_db: tuple[str, dict[str, int]], audit_file,
         capsys: pytest.CaptureFixture[str]) -> None:
     dsn, reports = hostile_db
     r1, r3 = str(reports["r1"]), str(reports["r3"])
@@ -69,7 +68,7 @@ def test_no_cli_path_prints_database_text_raw(
 
 
 def test_the_echoed_names_stay_readable(hostile_db: tuple[str, dict[str, int]],
-                                        audit_file, capsys) -> None:  # noqa: F811
+                                        audit_file, capsys) -> None:
     """What the messages echo keeps its visible text, with a marker where a sequence was."""
     dsn, reports = hostile_db
     cli.main(["--dsn", dsn, "action", "resolve-report", "--report-id", str(reports["r3"]),

@@ -16,24 +16,19 @@ import pytest
 
 from opsconsole import catalog, cli
 from opsconsole.cli.main import _command_index
-from opsconsole.connection import dsn as dsn_mod
+from opsconsole.connection.dsn import target
 
 MARKER = "public.reported_messages.catalog_copy_marker"
 
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No DSN from the environment; libpq's default host is an empty folder; a config file."""
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
-                 "STAGING_DB_URL", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGHOSTADDR"):
-        monkeypatch.delenv(name, raising=False)
+    """On top of the suite's isolated environment: libpq's default host is an empty folder; a
+    config file."""
     nowhere = tmp_path / "no-server-here"
     nowhere.mkdir()
     monkeypatch.setenv("PGHOST", str(nowhere))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("OPSCONSOLE_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
-    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
@@ -73,7 +68,7 @@ def both_ways(command: list[str], options: list[str], rest: list[str] = ()) -> l
 
 
 def dbname(dsn: str) -> str:
-    return dsn_mod.target(dsn).dbname
+    return target(dsn).dbname
 
 
 def test_check_uses_dsn_profile_and_catalog_given_before_or_after(

@@ -270,7 +270,8 @@ def test_sessions_pin_text_renderings_over_database_and_dsn_settings(empty_dsn: 
 def test_connect_errors_are_classified_by_their_real_cause(text: str, reason: str) -> None:
     from opsconsole.connection import db
 
-    line = db.describe_connect_error(Exception(text), "host=db.internal user=ops dbname=app")
+    line = db.describe_error(Exception(text), dsn="host=db.internal user=ops dbname=app",
+                             connecting=True)
     assert f"({reason}" in line and "\n" not in line, line
     if reason != "timed out":
         assert "timed out" not in line

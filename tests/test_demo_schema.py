@@ -850,12 +850,14 @@ def fingerprint(dsn: str) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_data(seeded_dsn: str, empty_dsn: str) -> None:
     setup.init_schema(empty_dsn)
     setup.seed(empty_dsn, scale=SCALE, seed_value=SEED, anchor=ANCHOR)
     assert fingerprint(empty_dsn) == fingerprint(seeded_dsn)
 
 
+@pytest.mark.slow
 def test_another_seed_gives_other_ids(seeded_dsn: str, empty_dsn: str) -> None:
     setup.init_schema(empty_dsn)
     setup.seed(empty_dsn, scale=SCALE, seed_value=SEED + 1, anchor=ANCHOR)

@@ -50,6 +50,7 @@ def read_until(proc: subprocess.Popen[bytes], needle: str, timeout_s: float = 60
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
 def test_the_server_stops_when_the_terminal_closes(
         tmp_path: Path, signum: int, capsys: pytest.CaptureFixture[str]) -> None:

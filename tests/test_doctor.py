@@ -11,13 +11,6 @@ from opsconsole import cli
 from tests.conftest import DRIFT_READER, as_role
 
 
-@pytest.fixture(autouse=True)
-def no_env_dsn(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
-                 "STAGING_DB_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = cli.main(list(args))
     out, err = capsys.readouterr()

@@ -43,6 +43,7 @@ def statements(cat: catalog.Catalog) -> list[tuple[str, str, dict[str, object]]]
     return out
 
 
+@pytest.mark.slow
 def test_no_monitoring_query_seq_scans_a_big_table(scaled_dsn: str) -> None:
     cat = catalog.load()
     offenders = []

@@ -66,14 +66,11 @@ def dsns(draw: st.DrawFn) -> str:
 
 
 @pytest.fixture(autouse=True)
-def no_env_dsn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("OPSCONSOLE_DSN", "OPSCONSOLE_PROFILE", "DATABASE_URL", "STAGING_DB_DSN",
-                 "STAGING_DB_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("PGHOST", str(tmp_path))  # no server there
+def no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PGHOST", str(tmp_path))  # no server there (the rest: conftest.py)
 
 
+@pytest.mark.slow
 @settings(max_examples=int(os.environ.get("OPSCONSOLE_FUZZ_EXAMPLES", "60")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=dsns())

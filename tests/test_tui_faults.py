@@ -110,6 +110,7 @@ def _ensure_running(pg_server: PgServer) -> None:
     pg_server.embedded.handle.ensure_postgres_running()
 
 
+@pytest.mark.slow
 def test_server_restart_shows_reconnecting_then_resumes(
     restartable: tuple[PgServer, str],
 ) -> None:

@@ -35,8 +35,8 @@ from opsconsole.actions.model import (
 from opsconsole.actions.session import ActionContext, Session
 from opsconsole.catalog import introspect
 from opsconsole.catalog.action_spec import RowsStep, TriggerStep
+from opsconsole.connection.db import describe_error
 from opsconsole.errors import ConnectionFailed, DatabaseFailure, OpsError, Refused
-from opsconsole.sanitize import clean
 
 P = TypeVar("P")
 
@@ -281,17 +281,6 @@ def _failed(action: ActionDef[Any], result: Result, exc: psycopg.Error, in_commi
                  f"for run_id {result.run_id} to see whether it committed")
     result.message = text
     return result
-
-
-def describe_error(exc: psycopg.Error) -> str:
-    """One line for a database error, inert: lock and statement timeouts named (str)."""
-    if isinstance(exc, psycopg.errors.LockNotAvailable):
-        return "lock_timeout: the rows or table are locked by another session; retry later"
-    if isinstance(exc, psycopg.errors.QueryCanceled):
-        return "statement_timeout: the batch took too long; retry in smaller batches"
-    primary = getattr(exc.diag, "message_primary", None) if hasattr(exc, "diag") else None
-    text = primary or (str(exc).strip().splitlines() or ["unknown error"])[0]
-    return clean(text.strip(), 300)
 
 
 def _applied_message(action: ActionDef[Any], result: Result, total: int) -> str:

@@ -27,7 +27,7 @@ from opsconsole.catalog.introspect import SchemaInfo
 from opsconsole.catalog.model import AGGREGATES
 from opsconsole.catalog.verify import CatalogReport, verified
 from opsconsole.catalog.vocabulary import Vocabulary
-from opsconsole.connection.db import Connection
+from opsconsole.connection.db import Connection, describe_error
 
 Clock = Callable[[], datetime]
 
@@ -144,9 +144,7 @@ def run_check(
         rows = conn.execute(query.sql.encode(), params).fetchall()
     except psycopg.Error as exc:
         elapsed = (time.perf_counter() - started) * 1000
-        reason = describe_query_error(exc)
-        if not isinstance(exc, psycopg.errors.QueryCanceled | psycopg.OperationalError):
-            reason += f": adapt {catalog.location(spec.query)}"
+        reason = describe_error(exc, location=catalog.location(spec.query))
         return _unknown(screen, spec, reason, now=now, duration_ms=elapsed)
     elapsed = (time.perf_counter() - started) * 1000
     return evaluate(screen, spec, rows, duration_ms=elapsed, now=now,
@@ -207,11 +205,11 @@ def verify_or_reason(conn: Connection, catalog: Catalog) -> CatalogReport | str:
     try:
         return verified(conn, catalog)
     except psycopg.errors.QueryCanceled as exc:  # an OperationalError that keeps the session
-        return f"cannot verify the catalog: {describe_query_error(exc)}"
+        return f"cannot verify the catalog: {describe_error(exc)}"
     except psycopg.OperationalError:
         raise
     except psycopg.Error as exc:
-        return f"cannot verify the catalog: {describe_query_error(exc)}"
+        return f"cannot verify the catalog: {describe_error(exc)}"
 
 
 def _still_fresh(spec: CheckSpec, last: CheckResult | None, now: datetime) -> CheckResult | None:
@@ -335,19 +333,6 @@ def evaluate(
         else [],
         checked_at=now,
     )
-
-
-def describe_query_error(exc: psycopg.Error) -> str:
-    """One line for a failed query: timeout, lost connection, missing object or the server's
-    message (str, sanitised)."""
-    if isinstance(exc, psycopg.errors.QueryCanceled):
-        return "timed out (statement_timeout): the query is too slow for this database"
-    if isinstance(exc, psycopg.OperationalError):
-        return "connection lost: " + sanitize.clean(
-            str(exc).strip().splitlines()[0] if str(exc).strip() else "server closed"
-        )
-    primary = exc.diag.message_primary if exc.diag else None
-    return sanitize.clean(primary or str(exc), 300)
 
 
 def _judge(spec: CheckSpec, value: float | None, values: dict[str, Any]) -> tuple[Status, str]:

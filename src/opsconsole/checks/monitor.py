@@ -19,7 +19,6 @@ import psycopg
 
 from opsconsole.catalog import Catalog, introspect
 from opsconsole.catalog.introspect import SchemaInfo
-from opsconsole.checks import describe_query_error
 from opsconsole.connection import db
 from opsconsole.errors import ConnectionFailed
 
@@ -66,7 +65,7 @@ class Monitor:
                 out = fn(conn, schema)
             except psycopg.OperationalError as exc:
                 self._drop()
-                raise ConnectionLost(describe_query_error(exc)) from exc
+                raise ConnectionLost(db.describe_error(exc)) from exc
             if conn.broken or conn.closed:
                 self._drop()
                 raise ConnectionLost("connection lost: the server closed the session")
@@ -93,7 +92,7 @@ class Monitor:
             self.info = introspect.server_info(conn, self._catalog)
         except psycopg.Error as exc:
             conn.close()
-            raise ConnectionLost(describe_query_error(exc)) from exc
+            raise ConnectionLost(db.describe_error(exc)) from exc
         self._conn = conn
         return conn, self.schema
 

@@ -18,9 +18,8 @@ import psycopg
 from opsconsole.catalog import Catalog, TableSpec
 from opsconsole.catalog.introspect import SchemaInfo
 from opsconsole.catalog.verify import CatalogReport
-from opsconsole.checks import describe_query_error
 from opsconsole.checks.engine import verify_or_reason
-from opsconsole.connection.db import Connection
+from opsconsole.connection.db import Connection, describe_error
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,8 @@ def fetch_page(
         rows = conn.execute(query.sql.encode(), bound).fetchall()
     except psycopg.Error as exc:
         return Page(
-            error=describe_query_error(exc), duration_ms=(time.perf_counter() - started) * 1000
+            error=describe_error(exc, location=catalog.location(spec.query)),
+            duration_ms=(time.perf_counter() - started) * 1000,
         )
     elapsed = (time.perf_counter() - started) * 1000
     more = len(rows) > size

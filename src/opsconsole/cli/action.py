@@ -21,14 +21,14 @@ from typing import Any, NoReturn
 
 import psycopg
 
-from opsconsole import catalog
 from opsconsole.actions import common, definition, engine, guards
 from opsconsole.actions.model import Face, Progress, Result, Status
 from opsconsole.actions.params import ParamError
 from opsconsole.actions.session import ActionContext, Session, default_audit_file, open_session
 from opsconsole.catalog import ActionSpec, Catalog, ParamSpec
 from opsconsole.cli import output
-from opsconsole.connection import config
+from opsconsole.cli.commands import load_catalog_at
+from opsconsole.connection import config, db
 from opsconsole.errors import BadInput, ConnectionFailed, DatabaseFailure, OpsError, Refused
 from opsconsole.render import actions as render
 from opsconsole.sanitize import clean
@@ -143,7 +143,7 @@ def main(argv: Sequence[str]) -> int:
     argv = list(argv)
     fmt = _format_of(argv)
     try:
-        cat = catalog.load(_catalog_of(argv))
+        cat = load_catalog_at(_catalog_of(argv))
         args = build_parser(cat).parse_args(argv)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
@@ -177,7 +177,7 @@ def _catalog_of(argv: list[str]) -> Path | None:
 
 
 def _database_error(action: str, exc: psycopg.Error) -> OpsError:
-    reason = engine.describe_error(exc)
+    reason = db.describe_error(exc)
     if isinstance(exc, psycopg.OperationalError):
         return ConnectionFailed(f"{action}: lost the connection to the server ({reason})")
     return DatabaseFailure(f"{action}: the database failed: {reason}")

@@ -53,12 +53,30 @@ def resolve(args: argparse.Namespace) -> config.Resolved:
 
 
 def load_catalog(args: argparse.Namespace) -> Catalog:
-    """The catalog of ``--catalog DIR`` (default: the shipped one).
+    """The catalog of ``--catalog DIR``, else ``OPSCONSOLE_CATALOG``, else the shipped one.
 
     Raises:
         BadInput: the folder or a spec in it is invalid (one line naming the file).
     """
-    return catalog.load(given(args, "catalog"))
+    return load_catalog_at(given(args, "catalog"))
+
+
+def load_catalog_at(option: Path | None) -> Catalog:
+    """The catalog of the ``--catalog`` value ``option``, else ``OPSCONSOLE_CATALOG``, else the
+    shipped one.
+
+    Raises:
+        BadInput: the folder or a spec in it is invalid (one line naming the file; when the
+            folder came from the environment, also the variable).
+    """
+    folder, variable = config.catalog_folder(option)
+    try:
+        return catalog.load(folder)
+    except BadInput as exc:
+        if variable is None:
+            raise
+        text = str(exc).replace("point --catalog at", f"point {variable} (or --catalog) at")
+        raise BadInput(f"{variable}: {text}") from None
 
 
 def _refuse(args: argparse.Namespace, names: tuple[str, ...], why: str) -> None:

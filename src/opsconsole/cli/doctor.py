@@ -20,7 +20,6 @@ import psycopg
 from opsconsole.catalog import Catalog
 from opsconsole.catalog.introspect import server_info
 from opsconsole.catalog.verify import CatalogReport, Finding, verify_catalog
-from opsconsole.checks import describe_query_error
 from opsconsole.connection import db
 from opsconsole.connection.dsn import Target
 from opsconsole.connection.dsn import target as dsn_target
@@ -90,7 +89,7 @@ def diagnose(catalog: Catalog, dsn: str) -> Diagnosis:
             report = verify_catalog(conn, catalog)
         except psycopg.Error as exc:
             raise ConnectionFailed(f"doctor on {dsn_target(dsn).label()}: "
-                                   f"{describe_query_error(exc)}") from exc
+                                   f"{db.describe_error(exc, dsn=dsn)}") from exc
     entries: list[Entry] = []
     for screen in catalog.screens:
         for check in screen.checks:

@@ -1,5 +1,8 @@
 """Settings and connection profiles.
 
+The catalog (``queries/`` and ``screens/``) is ``--catalog DIR``, else ``OPSCONSOLE_CATALOG``,
+else the shipped one (:func:`catalog_folder`).
+
 A DSN comes from, in order: ``--dsn``; ``--profile NAME`` from the config file
 (``$XDG_CONFIG_HOME/opsconsole/config.toml``); ``OPSCONSOLE_DSN``; ``DATABASE_URL``;
 ``STAGING_DB_DSN`` or ``STAGING_DB_URL`` (seed 000's names), each also read from ``.env.local``
@@ -91,7 +94,11 @@ class ConfigFile(BaseModel):
 
 
 class EnvSettings(BaseSettings):
-    """Settings from the environment (``OPSCONSOLE_*``) and ``.env.local``."""
+    """Settings from the environment (``OPSCONSOLE_*``) and ``.env.local``.
+
+    ``catalog`` (``OPSCONSOLE_CATALOG``) is the default of ``--catalog``
+    (:func:`catalog_folder`); ``config`` is read by :func:`config_path`.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="OPSCONSOLE_", env_file=".env.local", extra="ignore", populate_by_name=True
@@ -343,6 +350,29 @@ def resolve(
         "", "libpq defaults (PGHOST, PGSERVICE, ~/.pgpass)", _env_profile(env), cfg.defaults,
         False, path,
     )
+
+
+CATALOG_VARIABLE = "OPSCONSOLE_CATALOG"
+
+
+def catalog_folder(option: str | Path | None) -> tuple[Path | None, str | None]:
+    """The catalog folder to load: ``--catalog DIR``, else ``OPSCONSOLE_CATALOG``, else None (the
+    shipped catalog).
+
+    Args:
+        option: the ``--catalog`` value (None when not given).
+
+    Returns:
+        (folder or None, the variable's name when the folder came from the environment, else
+        None), so a message about a bad folder can name where it was set.
+
+    Raises:
+        BadInput: an ``OPSCONSOLE_*`` variable or ``.env.local`` is invalid.
+    """
+    if option is not None:
+        return Path(option), None
+    value = (_env_settings().catalog or "").strip()
+    return (Path(value).expanduser(), CATALOG_VARIABLE) if value else (None, None)
 
 
 def _env_settings() -> EnvSettings:

@@ -7,7 +7,9 @@ DateStyle, IntervalStyle, bytea_output, extra_float_digits), so a before-image w
 console session reads the same in any other. The monitoring session is
 ``default_transaction_read_only = on`` so no check can ever write. All connection failures
 become one-line :class:`~opsconsole.errors.ConnectionFailed` errors that name the target and
-the fix, never echo a password. :func:`run_with_deadline` bounds a whole headless run on the
+the fix, never echo a password. :func:`describe_error` is the one way every face describes a
+database failure: sanitised, secrets masked, the server's message and hint, and where the
+query is written. :func:`run_with_deadline` bounds a whole headless run on the
 client side, whatever the server or the network does.
 """
 
@@ -28,7 +30,8 @@ import psycopg
 from psycopg import conninfo
 from psycopg.rows import dict_row
 
-from opsconsole.connection.dsn import mask_text, parse, target
+from opsconsole import sanitize
+from opsconsole.connection.dsn import MASK, mask_text, parse, target
 from opsconsole.errors import ConnectionFailed
 
 APPLICATION_NAME = "opsconsole"
@@ -247,7 +250,7 @@ def connect(
             options=options,
         )
     except psycopg.OperationalError as exc:
-        raise ConnectionFailed(describe_connect_error(exc, dsn)) from None
+        raise ConnectionFailed(describe_error(exc, dsn=dsn, connecting=True)) from None
     if deadline is not None:
         deadline.watch(conn)
     return conn
@@ -284,7 +287,84 @@ _CAUSES: tuple[tuple[tuple[str, ...], str, str], ...] = (
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 
 
-def describe_connect_error(exc: BaseException, dsn: str) -> str:
+# Secrets a server or driver message may quote whatever DSN it is about (dblink, FDW options).
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)(\b(?:password|sslpassword)\s*=\s*)('(?:[^'\\]|\\.)*'?|\S+)|(://[^:/@\s]*:)[^@\s]*@")
+# SQLSTATE classes a query's text can fix (syntax, undefined objects, wrong types), so the
+# message says where to adapt it; insufficient_privilege (42501) is the role's, not the text's.
+_ADAPTABLE = ("42", "0A")
+
+
+def describe_error(
+    exc: BaseException,
+    *,
+    dsn: str | None = None,
+    location: str | None = None,
+    connecting: bool = False,
+) -> str:
+    """The console's one line for a database failure (str, sanitised, secrets masked).
+
+    Every face (checks, tables, actions, doctor, the CLI) shows database errors through this
+    function, so they read the same and none shows a password or a terminal escape.
+
+    - While connecting (``connecting=True``): ``cannot connect to user@host:port/db (reason):
+      fix``, the cause told from libpq's phrases with every quoted name removed.
+    - A statement timeout: ``timed out (statement_timeout): ...``; a lock timeout:
+      ``timed out waiting for a lock (lock_timeout): ...``.
+    - A lost connection (libpq's own failures without SQLSTATE, class 08, and 57P0x: the
+      server shut the session): ``connection lost: <the message>``.
+    - Any other server error: its message, ``(hint: ...)`` when the server gives one, and
+      where the query is written when ``location`` is known: ``: adapt queries/jobs.sql:12``
+      when the query's text can fix it (SQLSTATE class 42 or 0A), else ``(queries/...)``.
+
+    Args:
+        exc: the psycopg (or any) exception.
+        dsn: the DSN the error is about; its password and any 4+ character fragment of it are
+            masked (``password=...`` and ``://user:...@`` are masked in any case).
+        location: ``queries/file.sql:LINE`` of the failing query, when the caller knows it.
+        connecting: the error was raised while connecting (names the target and the fix).
+
+    Returns:
+        One line of inert text (at most about 400 characters).
+    """
+    if connecting:
+        return _describe_connect(exc, dsn or "")
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        return ("timed out waiting for a lock (lock_timeout): another session holds the rows "
+                "or the table; retry later")
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return ("timed out (statement_timeout): the statement is too slow for this database; "
+                "retry later, in smaller batches, or with a longer timeout")
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    sqlstate = str(getattr(exc, "sqlstate", None) or "")
+    if isinstance(exc, psycopg.OperationalError) and (
+            sqlstate == "" or sqlstate[:2] == "08" or sqlstate[:3] == "57P"):
+        return "connection lost: " + _shown(
+            primary or _first_line(exc) or "the server closed the session", dsn, 300)
+    text = _shown(primary or _first_line(exc) or type(exc).__name__, dsn, 300)
+    hint = getattr(diag, "message_hint", None) if diag is not None else None
+    if hint:
+        text += f" (hint: {_shown(hint, dsn, 200)})"
+    if location:
+        adaptable = sqlstate[:2] in _ADAPTABLE and sqlstate != "42501"
+        text += f": adapt {location}" if adaptable else f" ({location})"
+    return text
+
+
+def _shown(text: str, dsn: str | None, limit: int) -> str:
+    """``text`` with secrets masked, then sanitised to one inert line of ``limit`` chars."""
+    masked = _SECRET_IN_TEXT.sub(lambda m: f"{m.group(1) or m.group(3)}{MASK}"
+                                 + ("@" if m.group(3) else ""), mask_text(text, dsn))
+    return sanitize.clean(masked.strip(), limit)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
+def _describe_connect(exc: BaseException, dsn: str) -> str:
     """Turn a libpq connection error into one line naming the target and the fix (str).
 
     The cause is told from the error's own phrases with every quoted name removed; the
@@ -293,7 +373,8 @@ def describe_connect_error(exc: BaseException, dsn: str) -> str:
     where = target(dsn).label()
     raw = str(exc)
     reason, fix = _cause(_QUOTED.sub(" ", raw).lower()) or (
-        _last_line(mask_text(raw, dsn).strip()), "check the DSN and the server")
+        _shown(_last_line(mask_text(raw, dsn).strip()), dsn, 300),
+        "check the DSN and the server")
     return f"cannot connect to {where} ({reason}): {fix}"
 
 

@@ -219,7 +219,7 @@ def _has_rows(conn: db.Connection, relation: str) -> bool:
 
 
 def _setup_error(what: str, exc: psycopg.Error) -> DatabaseFailure:
-    diag = exc.diag.message_primary or str(exc).splitlines()[0]
+    diag = db.describe_error(exc)
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return DatabaseFailure(
             f"cannot {what}: {diag}; connect as the database owner "
