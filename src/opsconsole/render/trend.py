@@ -13,6 +13,8 @@ from opsconsole.checks.engine import human_duration
 from opsconsole.checks.history import Sample
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+WINDOWS_S = (300.0, 900.0, 3600.0, 86400.0)
+"""The windows the check detail cycles through: 5 min, 15 min, 1 h, 24 h (s)."""
 
 
 def sparkline(samples: Sequence[Sample], width: int = 20) -> str:
@@ -37,6 +39,43 @@ def sparkline(samples: Sequence[Sample], width: int = 20) -> str:
         else:
             out.append(BLOCKS[round((v - low) / span * (len(BLOCKS) - 1))])
     return "".join(out)
+
+
+def resample(samples: Sequence[Sample], width: int) -> list[Sample]:
+    """At most ``width`` samples spread evenly in time over ``samples`` (oldest first).
+
+    With ``width`` samples or fewer, they are returned as they are (one cell each: a trend
+    shows after a few refreshes). Otherwise the time from the first to the last sample is cut
+    into ``width`` equal buckets, each represented by its newest sample; an empty bucket (the
+    console was closed) is a sample without a value, drawn as a gap.
+
+    Returns:
+        list[Sample] of length ``min(width, len(samples))``.
+    """
+    if width <= 0:
+        return []
+    if len(samples) <= width:
+        return list(samples)
+    first, last = samples[0].at, samples[-1].at
+    span_s = (last - first).total_seconds() or 1.0
+    buckets: list[Sample | None] = [None] * width
+    for sample in samples:
+        at = min(width - 1, int((sample.at - first).total_seconds() / span_s * width))
+        buckets[at] = sample
+    return [b if b is not None else Sample(first, None, samples[-1].status) for b in buckets]
+
+
+def window_label(window_s: float) -> str:
+    """``45 s``, ``5 min``, ``15 min``, ``1 h``, ``24 h`` (str; rounded to the unit).
+
+    >>> [window_label(s) for s in (45, 300, 3600, 86400)]
+    ['45 s', '5 min', '1 h', '24 h']
+    """
+    if window_s < 60:
+        return f"{round(window_s)} s"
+    if window_s < 3600:
+        return f"{round(window_s / 60)} min"
+    return f"{round(window_s / 3600)} h"
 
 
 def change_text(delta: tuple[float, float] | None, unit: str = "") -> str:

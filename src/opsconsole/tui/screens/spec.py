@@ -1,6 +1,9 @@
 """The generic screen that renders one ScreenSpec: its checks above its tables.
 
-With several tables one is shown at a time (``[`` / ``]`` switch). Each spec gets its own
+With several tables one is shown at a time (``[`` / ``]`` switch). The checks sit in a
+scrolling list that ``i`` focuses (and ``i`` or escape leaves for the table again): there the
+arrows move a highlight and enter opens the check's detail, while enter on the table still opens
+its row. Each spec gets its own
 screen class whose ``BINDINGS`` are its actions' keys (:func:`spec_screen`), so the Footer and
 help show them through Textual's public binding machinery. An action opened before its table
 has loaded (from the palette, on first use) waits for the table, then takes its highlighted row.
@@ -20,9 +23,10 @@ from opsconsole import sanitize
 from opsconsole.catalog import ActionRef, ScreenSpec, TableSpec
 from opsconsole.tui.action_dialog import open_action
 from opsconsole.tui.context import ConsoleContext
+from opsconsole.tui.dialogs.check_detail import open_check_detail
 from opsconsole.tui.keys import action_bindings
 from opsconsole.tui.screens.base import BaseScreen
-from opsconsole.tui.widgets.checks import ChecksView
+from opsconsole.tui.widgets.checks import ChecksScroll, ChecksView
 from opsconsole.tui.widgets.line import TextLine
 from opsconsole.tui.widgets.table import TablePanel
 
@@ -38,6 +42,7 @@ class SpecScreen(BaseScreen):
     BINDINGS = [
         Binding("left_square_bracket", "switch_table(-1)", "previous table", show=False),
         Binding("right_square_bracket", "switch_table(1)", "next table", show=False),
+        Binding("i", "focus_checks", "checks"),
     ]
 
     def __init__(self, ctx: ConsoleContext, spec: ScreenSpec) -> None:
@@ -55,12 +60,15 @@ class SpecScreen(BaseScreen):
         """``[`` / ``]`` exist only on screens with several tables."""
         if action == "switch_table":
             return len(self.visible_tables) > 1
+        if action == "focus_checks":
+            return bool(self.spec.checks)
         return True
 
     def compose_body(self) -> ComposeResult:
         """Checks, the table strip (several tables) and the tables."""
         if self.spec.checks:
-            yield ChecksView(id="checks")
+            with ChecksScroll(id="checks-scroll"):
+                yield ChecksView(history=self.ctx.history, id="checks")
         if len(self.visible_tables) > 1:
             yield TextLine(id="table-strip")
         if not self.visible_tables:
@@ -79,6 +87,32 @@ class SpecScreen(BaseScreen):
         mine = [r for r in self.results if r.screen == self.spec.id]
         for view in self.query(ChecksView):  # none while composed or torn down
             view.show(mine, {}, self.note)
+
+    def action_focus_checks(self) -> None:
+        """``i``: into the checks list (highlighting the first check), or back to the table."""
+        scrolls = self.query(ChecksScroll)
+        if not scrolls:
+            return
+        scroll = scrolls.first(ChecksScroll)
+        if scroll.has_focus:
+            self.focus_body()
+            return
+        if scroll.query_one(ChecksView).cursor is None:
+            scroll.action_move(0)
+        scroll.focus()
+
+    async def action_back(self) -> None:
+        """Escape in the checks list goes back to the table; elsewhere as on every screen."""
+        scrolls = self.query(ChecksScroll)
+        if scrolls and scrolls.first(ChecksScroll).has_focus and self.active_panel():
+            self.focus_body()
+            return
+        await super().action_back()
+
+    @on(ChecksScroll.Open)
+    def _open_check(self, event: ChecksScroll.Open) -> None:
+        """Enter on a check: its detail."""
+        open_check_detail(self, self.ctx, event.result, self.spec.id)
 
     def active_panel(self) -> TablePanel | None:
         """The table shown in the switcher."""
