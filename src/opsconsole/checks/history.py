@@ -138,15 +138,24 @@ class History:
         """The checks that have samples (list[str])."""
         return [k for k, v in self._samples.items() if v]
 
-    def window(self, check_id: str, window_s: float) -> list[Sample]:
-        """The samples of the last ``window_s`` seconds before a check's newest, oldest first
-        (list[Sample]; empty for a check without samples)."""
+    def window(self, check_id: str, window_s: float, *, since_start: bool = False) -> list[Sample]:
+        """The samples of the last ``window_s`` seconds before a check's newest, oldest first.
+
+        Args:
+            since_start: also the newest sample before the window (where :meth:`delta`
+                measures the change from), so a line and its change cover the same span.
+
+        Returns:
+            list[Sample]; empty for a check without samples.
+        """
         samples = self._samples.get(check_id, [])
         if not samples:
             return []
         edge = samples[-1].at - timedelta(seconds=window_s)
         at = len(samples)
         while at > 0 and samples[at - 1].at >= edge:
+            at -= 1
+        if since_start and at > 0 and samples[at].at > edge:
             at -= 1
         return samples[at:]
 

@@ -61,6 +61,7 @@ class CheckDetail(ModalScreen[str | None]):
         Binding("c", "copy_statement", "copy statement"),
         Binding("t", "cycle_window", "trend window"),
         Binding("g,o", "open_screen", "open its screen"),
+        Binding("r", "app.refresh", "refresh"),  # a modal hides the app's keys: watch it move
     ]
 
     def __init__(self, ctx: ConsoleContext, result: CheckResult, origin: str) -> None:
@@ -141,7 +142,7 @@ class CheckDetail(ModalScreen[str | None]):
     def _trend(self) -> Text:
         history: History = self.ctx.history
         label = window_label(self.window_s)
-        samples = history.window(self.result.id, self.window_s)
+        samples = history.window(self.result.id, self.window_s, since_start=True)
         text = Text()
         if len(samples) < 2:
             text.append("no history yet: the trend shows after a few refreshes", style="dim")
