@@ -211,3 +211,5 @@ def test_resample_spreads_samples_over_time_and_shows_a_closed_console_as_a_gap(
     assert len(cells) == 6 and cells[-1].value == 59
     line = sparkline(cells, 6)
     assert " " in line[1:5] and line[-1] == "█"  # the hour the console was closed is a gap
+    uneven = [at(m, m) for m in (0, 1, 3, 6, 10, 15, 21)]  # refreshes backing off: no gap
+    assert " " not in sparkline(resample(uneven, 6), 6)

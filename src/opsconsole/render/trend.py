@@ -15,6 +15,8 @@ from opsconsole.checks.history import Sample
 BLOCKS = "▁▂▃▄▅▆▇█"
 WINDOWS_S = (300.0, 900.0, 3600.0, 86400.0)
 """The windows the check detail cycles through: 5 min, 15 min, 1 h, 24 h (s)."""
+GAP_S = 600.0
+"""No sample for longer than this (s): the console was not running; the line shows a gap."""
 
 
 def sparkline(samples: Sequence[Sample], width: int = 20) -> str:
@@ -41,13 +43,14 @@ def sparkline(samples: Sequence[Sample], width: int = 20) -> str:
     return "".join(out)
 
 
-def resample(samples: Sequence[Sample], width: int) -> list[Sample]:
+def resample(samples: Sequence[Sample], width: int, gap_s: float = GAP_S) -> list[Sample]:
     """At most ``width`` samples spread evenly in time over ``samples`` (oldest first).
 
     With ``width`` samples or fewer, they are returned as they are (one cell each: a trend
     shows after a few refreshes). Otherwise the time from the first to the last sample is cut
-    into ``width`` equal buckets, each represented by its newest sample; an empty bucket (the
-    console was closed) is a sample without a value, drawn as a gap.
+    into ``width`` equal buckets, each represented by its newest sample. An empty bucket shows
+    the value before it, unless no sample was taken for more than ``gap_s`` around it (the
+    console was closed): then it is a sample without a value, drawn as a gap.
 
     Returns:
         list[Sample] of length ``min(width, len(samples))``.
@@ -59,10 +62,21 @@ def resample(samples: Sequence[Sample], width: int) -> list[Sample]:
     first, last = samples[0].at, samples[-1].at
     span_s = (last - first).total_seconds() or 1.0
     buckets: list[Sample | None] = [None] * width
-    for sample in samples:
+    gaps: list[bool] = [False] * width
+    for before, sample in zip([None, *samples[:-1]], samples, strict=True):
         at = min(width - 1, int((sample.at - first).total_seconds() / span_s * width))
+        if before is not None and (sample.at - before.at).total_seconds() > gap_s:
+            start = min(width - 1, int((before.at - first).total_seconds() / span_s * width))
+            for empty in range(start + 1, at):
+                gaps[empty] = True
         buckets[at] = sample
-    return [b if b is not None else Sample(first, None, samples[-1].status) for b in buckets]
+    out: list[Sample] = []
+    for bucket, gap in zip(buckets, gaps, strict=True):
+        if bucket is not None:
+            out.append(bucket)
+        else:
+            out.append(Sample(first, None, samples[-1].status) if gap or not out else out[-1])
+    return out
 
 
 def window_label(window_s: float) -> str:
