@@ -43,7 +43,7 @@ class SpecScreen(BaseScreen):
         Binding("left_square_bracket", "switch_table(-1)", "previous table", show=False),
         Binding("right_square_bracket", "switch_table(1)", "next table", show=False),
         Binding("i", "focus_checks", "checks",
-                tooltip="into the checks list and back (enter there: a check's detail)"),
+                tooltip="into their list and back (enter: detail)"),
     ]
 
     def __init__(self, ctx: ConsoleContext, spec: ScreenSpec) -> None:

@@ -138,10 +138,12 @@ class ChecksView(Widget):
         ]
 
     def _spark(self, check_id: str, width: int) -> str:
-        """The check's last hour as ``width`` cells at most (str; "" without a history)."""
-        if self._history is None:
+        """The check's last hour as ``width`` cells at most (str; "" before two samples: one
+        block says nothing about a trend)."""
+        samples = self._history.window(check_id, SPARK_WINDOW_S) if self._history else []
+        if len(samples) < 2:
             return ""
-        return sparkline(resample(self._history.window(check_id, SPARK_WINDOW_S), width), width)
+        return sparkline(resample(samples, width), width)
 
     def _screen_label(self, screen_id: str, wide: bool) -> str:
         if not self._show_screen:
