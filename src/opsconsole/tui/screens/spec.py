@@ -31,6 +31,7 @@ from opsconsole.tui.widgets.line import TextLine
 from opsconsole.tui.widgets.table import TablePanel
 
 STRIP_HINT = "   [ ] switch"
+CHECKS_HINT = "i checks · enter detail"
 
 
 class SpecScreen(BaseScreen):
@@ -42,7 +43,8 @@ class SpecScreen(BaseScreen):
     BINDINGS = [
         Binding("left_square_bracket", "switch_table(-1)", "previous table", show=False),
         Binding("right_square_bracket", "switch_table(1)", "next table", show=False),
-        Binding("i", "focus_checks", "checks",
+        # not in the Footer (the actions' keys are, and help): the list's border says it
+        Binding("i", "focus_checks", "checks", show=False,
                 tooltip="into their list and back (enter: detail)"),
     ]
 
@@ -68,7 +70,8 @@ class SpecScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         """Checks, the table strip (several tables) and the tables."""
         if self.spec.checks:
-            with ChecksScroll(id="checks-scroll"):
+            with ChecksScroll(id="checks-scroll") as scroll:
+                scroll.border_subtitle = CHECKS_HINT
                 yield ChecksView(history=self.ctx.history, id="checks")
         if len(self.visible_tables) > 1:
             yield TextLine(id="table-strip")

@@ -3,8 +3,9 @@ the scrolling list that holds it (arrows move the highlight, enter opens the che
 
 It compares what it would show with what is on screen and does nothing when it is the same;
 its highlight follows a check, not a row number, so a refresh that reorders the list does not
-move it. Each row has a short sparkline of the check's last hour (from the console's
-:class:`~opsconsole.checks.history.History`): 6 cells at 80 columns, 12 from 100.
+move it. Once a check has two samples in the console's
+:class:`~opsconsole.checks.history.History`, rows get a short sparkline of each check's last
+hour: 6 cells at 80 columns, 12 from 100.
 """
 
 from __future__ import annotations
@@ -162,12 +163,14 @@ class ChecksView(Widget):
         table.add_column(ratio=2, no_wrap=True, overflow="ellipsis", max_width=44)
         if wide:
             table.add_column(width=13, no_wrap=True, justify="right", overflow="ellipsis")
-        if self._history is not None:
+        rows = self._rows()
+        sparks = any(row[4] for row in rows)  # the column appears with the first trend
+        if sparks:
             spark = SPARK_WIDE if wide else SPARK_NARROW
             table.add_column(width=spark, no_wrap=True, justify="right", overflow="crop")
         table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
         for result, (status, screen, title, value, spark_text, summary) in zip(
-            self._results, self._rows(), strict=True
+            self._results, rows, strict=True
         ):
             row: list[Text] = [cells.status_text(status)]
             if self._show_screen:
@@ -175,7 +178,7 @@ class ChecksView(Widget):
             row.append(Text(title))
             if wide:
                 row.append(Text(value))
-            if self._history is not None:
+            if sparks:
                 row.append(Text(spark_text, style="cyan"))
             row.append(Text(summary, style="dim" if result.error else ""))
             table.add_row(*row, style="reverse" if result.id == self._cursor_id else None)
