@@ -213,3 +213,27 @@ def test_resample_spreads_samples_over_time_and_shows_a_closed_console_as_a_gap(
     assert " " in line[1:5] and line[-1] == "█"  # the hour the console was closed is a gap
     uneven = [at(m, m) for m in (0, 1, 3, 6, 10, 15, 21)]  # refreshes backing off: no gap
     assert " " not in sparkline(resample(uneven, 6), 6)
+
+
+def test_a_change_is_not_measured_from_before_the_console_was_closed() -> None:
+    history = History()
+    for minute, value in ((0, 100), (60, 10), (65, 12), (70, 15)):  # closed for an hour
+        history.add("c", Sample(ANCHOR + timedelta(minutes=minute), value, Status.OK))
+    assert history.delta("c", 900) == (5, 600)  # from 60 min, not from the hour before
+    assert [s.value for s in history.window("c", 900, since_start=True)] == [10, 12, 15]
+    assert history.delta("c", 3600) == (-85, 4200)  # within twice the window: as before
+    history.add("d", Sample(ANCHOR, 1, Status.OK))
+    history.add("d", Sample(ANCHOR + timedelta(hours=2), 4, Status.OK))
+    assert history.delta("d", 900) == (3, 7200)  # nothing else to measure from
+    assert len(history.window("d", 900, since_start=True)) == 2
+
+
+def test_the_demo_keeps_its_trends_in_memory_only(
+    seeded_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    profile = config.Profile(name="demo", environment="dev", writes=True)
+    resolved = config.Resolved(seeded_dsn, "demo", profile, config.Defaults())
+    app = OpsConsoleApp(resolved, catalog.load(),
+                        ConsoleSettings.quiet(Clock(), history_file=True))
+    assert app.history.path is None  # its database is built afresh: no past to keep

@@ -155,7 +155,9 @@ class History:
         at = len(samples)
         while at > 0 and samples[at - 1].at >= edge:
             at -= 1
-        if since_start and at > 0 and samples[at].at > edge:
+        far = edge - timedelta(seconds=window_s)  # as :meth:`delta`: not from a closed console
+        if since_start and at > 0 and samples[at].at > edge and (
+                samples[at - 1].at >= far or at == len(samples) - 1):
             at -= 1
         return samples[at:]
 
@@ -185,15 +187,20 @@ class History:
 
         Returns:
             (change in the check's unit, seconds actually spanned) from the newest sample
-            back to the newest one at least ``window_s`` older (else the oldest), or None
-            when there are fewer than two samples with values.
+            back to the newest one at least ``window_s`` older (else the oldest); when that
+            one is more than twice ``window_s`` older (the console was closed in between),
+            from the oldest one within the window instead. None when there are fewer than
+            two samples with values.
         """
         samples = [s for s in self._samples.get(check_id, []) if _finite(s.value)]
         if len(samples) < 2:
             return None
         last = samples[-1]
         edge = last.at - timedelta(seconds=window_s)
-        start = next((s for s in reversed(samples[:-1]) if s.at <= edge), samples[0])
+        before = next((i for i in range(len(samples) - 2, -1, -1) if samples[i].at <= edge), 0)
+        if samples[before].at < edge - timedelta(seconds=window_s) and before + 2 < len(samples):
+            before += 1  # the closed console's sample is no start: the window's oldest is
+        start = samples[before]
         assert last.value is not None and start.value is not None
         return last.value - start.value, (last.at - start.at).total_seconds()
 

@@ -182,9 +182,10 @@ class OpsConsoleApp(WorkerFailures, App[int]):
     # -- check history (trends) --------------------------------------------------------------
 
     def _open_history(self) -> History:
-        """The profile's history file under $XDG_STATE_HOME/opsconsole/ (memory only when the
-        settings say so); a missing or damaged file is an empty history."""
-        if not self.settings.history_file:
+        """The profile's history file under $XDG_STATE_HOME/opsconsole/; a missing or damaged
+        file is an empty history. Memory only when the settings say so, and for the demo,
+        whose database is built afresh each run (yesterday's values are not its past)."""
+        if not self.settings.history_file or self.resolved.source == "demo":
             return History()
         return History.load(history_path(history_name(self.resolved)))
 
