@@ -99,17 +99,22 @@ class SpecScreen(BaseScreen):
             return
         scroll = scrolls.first(ChecksScroll)
         if scroll.has_focus:
-            self.focus_body()
+            self._focus_table()
             return
         if scroll.query_one(ChecksView).cursor is None:
             scroll.action_move(0)
-        scroll.focus()
+        self.set_focus(scroll)  # now, not after queued keys: an enter typed next lands here
+
+    def _focus_table(self) -> None:
+        panel = self.active_panel()
+        if panel is not None:
+            self.set_focus(panel.table)
 
     async def action_back(self) -> None:
         """Escape in the checks list goes back to the table; elsewhere as on every screen."""
         scrolls = self.query(ChecksScroll)
         if scrolls and scrolls.first(ChecksScroll).has_focus and self.active_panel():
-            self.focus_body()
+            self._focus_table()
             return
         await super().action_back()
 
