@@ -178,6 +178,9 @@ def test_on_a_screen_i_enters_its_checks_enter_opens_a_detail_and_the_table_keep
         await pilot.press("enter")  # the table's own enter: its row (a drill-down or detail)
         await settle(pilot)
         assert not isinstance(app.screen, CheckDetail) and app.screen is not screen
+        await pilot.press("escape", "i", "1", "3")  # left from the checks list, back later:
+        await settle(pilot)
+        assert app.screen is screen and panel.table.has_focus  # the table has the focus
 
     drive(make_app(seeded_dsn), body)
 

@@ -83,8 +83,15 @@ class SpecScreen(BaseScreen):
                 yield TablePanel(self.ctx, spec, id=f"table-{i}")
 
     def on_mount(self) -> None:
-        """Draw the table strip."""
+        """Draw the table strip; leave the checks list when the screen is left."""
         self._show_strip()
+        self.watch(self.app, "screen_id", self._leaving_checks, init=False)
+
+    def _leaving_checks(self, screen_id: str | None) -> None:
+        """Back on this screen later, the table has the focus again (and escape goes back)."""
+        scrolls = self.query(ChecksScroll)
+        if screen_id != self.spec.id and scrolls and scrolls.first(ChecksScroll).has_focus:
+            self._focus_table()
 
     def show_results(self) -> None:
         """Show this screen's checks, in spec order."""
