@@ -237,3 +237,18 @@ def test_the_demo_keeps_its_trends_in_memory_only(
     app = OpsConsoleApp(resolved, catalog.load(),
                         ConsoleSettings.quiet(Clock(), history_file=True))
     assert app.history.path is None  # its database is built afresh: no past to keep
+
+
+def test_saving_merges_what_a_check_state_run_wrote_meanwhile(tmp_path: Path) -> None:
+    path = tmp_path / "history-x.json"
+    console = History(path)
+    console.add("c", Sample(ANCHOR, 1, Status.OK))
+    cron = History.load(path)  # `opsconsole check --state` from cron, while the console runs
+    cron.add("c", Sample(ANCHOR + timedelta(minutes=2), 2, Status.OK))
+    cron.add("only.cron", Sample(ANCHOR, 7, Status.OK))
+    cron.save()
+    console.add("c", Sample(ANCHOR + timedelta(minutes=4), 3, Status.OK))
+    console.save()
+    saved = History.load(path)
+    assert [s.value for s in saved.series("c")] == [1, 2, 3]
+    assert [s.value for s in saved.series("only.cron")] == [7]

@@ -206,9 +206,14 @@ class History:
 
     def save(self) -> None:
         """Write the (thinned) history atomically: temp file in the same folder, fsync, rename.
-        Fails silently (OSError): the in-memory history stays."""
+
+        The samples the file holds that this history lacks (an ``opsconsole check --state``
+        run from cron while the console is open) are merged in first, so neither writer
+        erases the other's. Fails silently (OSError): the in-memory history stays.
+        """
         if self.path is None:
             return
+        self._merge(History.load(self.path, keep_s=self.keep_s, step_s=self.step_s))
         self._trim(in_memory=False)
         doc = {
             "format": FORMAT,
@@ -229,6 +234,16 @@ class History:
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
+
+    def _merge(self, other: History) -> None:
+        """Take in ``other``'s samples (ours win at the same time), oldest first."""
+        for check_id, theirs in other._samples.items():
+            mine = self._samples.get(check_id, [])
+            if not theirs or theirs == mine:
+                continue
+            by_time = {s.at: s for s in theirs} | {s.at: s for s in mine}
+            self._samples[check_id] = [by_time[at] for at in sorted(by_time)]
+            self._thinned[check_id] = 0
 
     def _trim(self, *, in_memory: bool) -> None:
         for check_id, samples in self._samples.items():
