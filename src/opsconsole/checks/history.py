@@ -20,9 +20,11 @@ import math
 import os
 import re
 import tempfile
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ STEP_S = 60.0
 DENSE_S = 3600.0
 FORMAT = 1
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+_at: attrgetter[datetime] = attrgetter("at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +155,7 @@ class History:
         if not samples:
             return []
         edge = samples[-1].at - timedelta(seconds=window_s)
-        at = len(samples)
-        while at > 0 and samples[at - 1].at >= edge:
-            at -= 1
+        at = bisect_left(samples, edge, key=_at)  # the oldest sample at or after the edge
         far = edge - timedelta(seconds=window_s)  # as :meth:`delta`: not from a closed console
         if since_start and at > 0 and samples[at].at > edge and (
                 samples[at - 1].at >= far or at == len(samples) - 1):
