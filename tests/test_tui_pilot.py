@@ -111,7 +111,7 @@ def test_every_screen_by_key_shows_its_name_on_the_tab_bar_and_its_keys_in_the_f
     drive(make_app(seeded_dsn), body)
 
 
-def test_overview_arrows_highlight_a_check_enter_opens_it_and_escape_returns(
+def test_overview_arrows_highlight_a_check_enter_g_opens_its_screen_and_escape_returns(
     seeded_dsn: str,
 ) -> None:
     async def body(pilot: Pilot[Any], app: OpsConsoleApp) -> None:
@@ -119,7 +119,7 @@ def test_overview_arrows_highlight_a_check_enter_opens_it_and_escape_returns(
         assert view.cursor is None  # nothing highlighted until an arrow is pressed
         worst = view.selected()
         assert worst is not None
-        await pilot.press("enter")  # no highlight yet: the worst check's screen
+        await pilot.press("enter", "g")  # no highlight yet: the worst check's detail, its screen
         await settle(pilot)
         assert app.screen_id == worst.screen
         await pilot.press("escape")  # opened from the Overview: escape goes back to it
@@ -133,7 +133,7 @@ def test_overview_arrows_highlight_a_check_enter_opens_it_and_escape_returns(
         assert "reverse" in str(view.render().rows[target].style)  # type: ignore[attr-defined]
         await pilot.press("up", "down")
         assert view.cursor == target
-        await pilot.press("enter")
+        await pilot.press("enter", "o")
         await settle(pilot)
         assert app.screen_id == shown[target].screen
         await pilot.press("1")

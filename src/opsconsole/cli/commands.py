@@ -242,7 +242,9 @@ def _text_width(args: argparse.Namespace) -> int | None:
 def history_name(resolved: config.Resolved) -> str:
     """The name of the check history a connection keeps (checks.history.history_path): the
     profile's name, or without a profile the target's label (``user@host:port/db``)."""
-    return resolved.profile.name if resolved.named_profile else dsn.target(resolved.dsn).label()
+    from opsconsole.checks.history import history_name as name
+
+    return name(resolved)
 
 
 def _state(

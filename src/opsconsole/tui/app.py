@@ -35,6 +35,7 @@ from textual.worker import Worker, get_current_worker
 from opsconsole import checks
 from opsconsole.catalog import Catalog
 from opsconsole.checks import CheckResult
+from opsconsole.checks.history import History, history_name, history_path
 from opsconsole.checks.monitor import ConnectionLost, Monitor
 from opsconsole.connection import dsn
 from opsconsole.connection.config import Resolved
@@ -51,6 +52,7 @@ from opsconsole.tui.workers import WorkerFailures
 
 LAG_CHECK = "connection.replica_lag"
 NOTICES_KEPT = 100
+HISTORY_SAVE_S = 60.0  # the check history is written at most this often (and at quit)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,9 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         monitor_dsn = resolved.profile.replica_dsn or resolved.dsn
         self.monitor = Monitor(monitor_dsn, catalog, resolved.statement_timeout_ms)
         entries = keys.screen_entries(catalog)
-        self.ctx = ConsoleContext(catalog, self.monitor, self.settings, entries)
+        self.history = self._open_history()
+        self._history_saved = time.monotonic()
+        self.ctx = ConsoleContext(catalog, self.monitor, self.settings, entries, self.history)
         self.add_mode(keys.OVERVIEW_ID, partial(OverviewScreen, self.ctx))
         for entry in entries:
             if entry.spec is not None:
@@ -171,8 +175,29 @@ class OpsConsoleApp(WorkerFailures, App[int]):
                         markup=False)
 
     def on_unmount(self) -> None:
-        """Close the monitoring session."""
+        """Close the monitoring session and save the check history."""
         self.monitor.close()
+        self.history.save()
+
+    # -- check history (trends) --------------------------------------------------------------
+
+    def _open_history(self) -> History:
+        """The profile's history file under $XDG_STATE_HOME/opsconsole/; a missing or damaged
+        file is an empty history. Memory only when the settings say so, and for the demo,
+        whose database is built afresh each run (yesterday's values are not its past)."""
+        if not self.settings.history_file or self.resolved.source == "demo":
+            return History()
+        return History.load(history_path(history_name(self.resolved)))
+
+    def _record_history(self, results: Iterable[CheckResult]) -> None:
+        """Record a full refresh (no query: list appends) and, at most once a minute, save a
+        copy of the history from a thread (atomic write; the UI never waits on the disk)."""
+        self.history.record(results)
+        if self.history.path is None or time.monotonic() - self._history_saved < HISTORY_SAVE_S:
+            return
+        self._history_saved = time.monotonic()
+        self.run_worker(self.history.copy().save, thread=True, group="history",
+                        exclusive=True, exit_on_error=False)
 
     def notify(
         self,
@@ -275,6 +300,8 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         if message.generation <= self._applied:
             return
         self.server = message.info
+        if not message.partial:  # recorded first: the screens redraw trends on ``results``
+            self._record_history(message.results)
         self.results = tuple(message.results)
         if message.partial:  # the slow-cadence checks of this refresh are still running
             return

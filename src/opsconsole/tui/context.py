@@ -7,11 +7,12 @@ reactive attributes, which screens and widgets ``watch``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opsconsole.catalog import Catalog, ScreenSpec, TableSpec
 from opsconsole.checks import tables
+from opsconsole.checks.history import History
 from opsconsole.checks.monitor import Monitor
 from opsconsole.tui.keys import ScreenEntry
 from opsconsole.tui.settings import Clock, ConsoleSettings
@@ -26,12 +27,15 @@ class ConsoleContext:
         monitor: the read-only monitoring session (use only from thread workers).
         settings: clock, refresh and drawing settings.
         screens: every screen in navigation order (Overview first).
+        history: every check's recent values (the app records each full refresh into it;
+            tiles and the check detail read it for their sparklines).
     """
 
     catalog: Catalog
     monitor: Monitor
     settings: ConsoleSettings
     screens: tuple[ScreenEntry, ...]
+    history: History = field(default_factory=History)
 
     @property
     def clock(self) -> Clock:

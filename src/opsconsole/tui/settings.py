@@ -2,7 +2,8 @@
 
 The product runs with the defaults. Tests and screenshots use :meth:`ConsoleSettings.quiet`:
 a fixed clock, no auto-refresh timer, no host name, no toasts (they are still recorded in
-``app.notices``), no cursor blink and no animation, so every frame is deterministic.
+``app.notices``), no cursor blink and no animation, and a check history kept in memory only
+(never the developer's state dir), so every frame is deterministic.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ConsoleSettings:
         tick_s: how often the header's clock ticks, in seconds.
         run_ids: makes the id of each action run (None: a random UUID; a screenshot of a
             result passes :func:`numbered_run_ids`, on a database of its own).
+        history_file: load the check history from, and save it to, the profile's file under
+            ``$XDG_STATE_HOME/opsconsole/`` (False: memory only, as in tests).
     """
 
     clock: Clock = utc_now
@@ -45,6 +48,7 @@ class ConsoleSettings:
     animation_level: AnimationLevel = "full"
     tick_s: float = 1.0
     run_ids: Callable[[], str] | None = None
+    history_file: bool = True
 
     @classmethod
     def quiet(cls, clock: Clock, **changes: object) -> ConsoleSettings:
@@ -61,6 +65,7 @@ class ConsoleSettings:
             toasts=False,
             cursor_blink=False,
             animation_level="none",
+            history_file=False,
         )
         return replace(base, **changes)  # type: ignore[arg-type]
 

@@ -1,44 +1,24 @@
-"""The Overview: every check of every screen, worst first, with a highlight that opens the
-check's screen (escape there comes back here)."""
+"""The Overview: every check of every screen, worst first, each with a short sparkline; enter on
+the highlighted check opens its detail, whose ``g`` opens the check's screen (escape there
+comes back here); the digit keys open screens directly."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.geometry import Region
 
 from opsconsole.checks import CheckResult, Status, worst_first
 from opsconsole.tui.context import ConsoleContext
+from opsconsole.tui.dialogs.check_detail import open_check_detail
 from opsconsole.tui.keys import OVERVIEW_ID
 from opsconsole.tui.screens.base import BaseScreen
-from opsconsole.tui.widgets.checks import ChecksView
+from opsconsole.tui.widgets.checks import ChecksScroll, ChecksView
 from opsconsole.tui.widgets.line import TextLine
 
-
-class ChecksScroll(VerticalScroll):
-    """The Overview's scrolling list: arrows move a highlight, enter opens the check's screen."""
-
-    BINDINGS = [
-        Binding("up,k", "move(-1)", "highlight the previous check", show=False),
-        Binding("down,j", "move(1)", "highlight the next check", show=False),
-        Binding("enter", "open_check", "open the check's screen", show=False),
-    ]
-
-    def action_move(self, step: int) -> None:
-        """Move the highlight and keep it in view."""
-        line = self.query_one(ChecksView).move_cursor(step)
-        if line is not None:
-            self.scroll_to_region(Region(0, line, 1, 1), animate=False, immediate=True)
-
-    async def action_open_check(self) -> None:
-        """Open the highlighted (else the worst) check's screen; escape there returns here."""
-        result = self.query_one(ChecksView).selected()
-        if result is not None:
-            await self.run_action(f"app.goto('{result.screen}', '{OVERVIEW_ID}')")
+__all__ = ["ChecksScroll", "OverviewScreen", "totals_text"]
 
 
 class OverviewScreen(BaseScreen):
@@ -52,7 +32,12 @@ class OverviewScreen(BaseScreen):
         """Totals line and the scrollable list of checks."""
         yield TextLine(id="totals")
         with ChecksScroll(id="overview-scroll"):
-            yield ChecksView(show_screen=True, id="overview-checks")
+            yield ChecksView(show_screen=True, history=self.ctx.history, id="overview-checks")
+
+    @on(ChecksScroll.Open)
+    def _open_check(self, event: ChecksScroll.Open) -> None:
+        """Enter on a check: its detail (``g`` there opens its screen)."""
+        open_check_detail(self, self.ctx, event.result, OVERVIEW_ID)
 
     def show_results(self) -> None:
         """Render every result, worst first, with the totals."""

@@ -1,6 +1,9 @@
 """The generic screen that renders one ScreenSpec: its checks above its tables.
 
-With several tables one is shown at a time (``[`` / ``]`` switch). Each spec gets its own
+With several tables one is shown at a time (``[`` / ``]`` switch). The checks sit in a
+scrolling list that ``i`` focuses (and ``i`` or escape leaves for the table again): there the
+arrows move a highlight and enter opens the check's detail, while enter on the table still opens
+its row. Each spec gets its own
 screen class whose ``BINDINGS`` are its actions' keys (:func:`spec_screen`), so the Footer and
 help show them through Textual's public binding machinery. An action opened before its table
 has loaded (from the palette, on first use) waits for the table, then takes its highlighted row.
@@ -20,13 +23,15 @@ from opsconsole import sanitize
 from opsconsole.catalog import ActionRef, ScreenSpec, TableSpec
 from opsconsole.tui.action_dialog import open_action
 from opsconsole.tui.context import ConsoleContext
+from opsconsole.tui.dialogs.check_detail import open_check_detail
 from opsconsole.tui.keys import action_bindings
 from opsconsole.tui.screens.base import BaseScreen
-from opsconsole.tui.widgets.checks import ChecksView
+from opsconsole.tui.widgets.checks import ChecksScroll, ChecksView
 from opsconsole.tui.widgets.line import TextLine
 from opsconsole.tui.widgets.table import TablePanel
 
 STRIP_HINT = "   [ ] switch"
+CHECKS_HINT = "i checks · enter detail"
 
 
 class SpecScreen(BaseScreen):
@@ -38,6 +43,9 @@ class SpecScreen(BaseScreen):
     BINDINGS = [
         Binding("left_square_bracket", "switch_table(-1)", "previous table", show=False),
         Binding("right_square_bracket", "switch_table(1)", "next table", show=False),
+        # not in the Footer (the actions' keys are, and help): the list's border says it
+        Binding("i", "focus_checks", "checks", show=False,
+                tooltip="into their list and back (enter: detail)"),
     ]
 
     def __init__(self, ctx: ConsoleContext, spec: ScreenSpec) -> None:
@@ -55,12 +63,16 @@ class SpecScreen(BaseScreen):
         """``[`` / ``]`` exist only on screens with several tables."""
         if action == "switch_table":
             return len(self.visible_tables) > 1
+        if action == "focus_checks":
+            return bool(self.spec.checks)
         return True
 
     def compose_body(self) -> ComposeResult:
         """Checks, the table strip (several tables) and the tables."""
         if self.spec.checks:
-            yield ChecksView(id="checks")
+            with ChecksScroll(id="checks-scroll") as scroll:
+                scroll.border_subtitle = CHECKS_HINT
+                yield ChecksView(history=self.ctx.history, id="checks")
         if len(self.visible_tables) > 1:
             yield TextLine(id="table-strip")
         if not self.visible_tables:
@@ -71,14 +83,52 @@ class SpecScreen(BaseScreen):
                 yield TablePanel(self.ctx, spec, id=f"table-{i}")
 
     def on_mount(self) -> None:
-        """Draw the table strip."""
+        """Draw the table strip; leave the checks list when the screen is left."""
         self._show_strip()
+        self.watch(self.app, "screen_id", self._leaving_checks, init=False)
+
+    def _leaving_checks(self, screen_id: str | None) -> None:
+        """Back on this screen later, the table has the focus again (and escape goes back)."""
+        scrolls = self.query(ChecksScroll)
+        if screen_id != self.spec.id and scrolls and scrolls.first(ChecksScroll).has_focus:
+            self._focus_table()
 
     def show_results(self) -> None:
         """Show this screen's checks, in spec order."""
         mine = [r for r in self.results if r.screen == self.spec.id]
         for view in self.query(ChecksView):  # none while composed or torn down
             view.show(mine, {}, self.note)
+
+    def action_focus_checks(self) -> None:
+        """``i``: into the checks list (highlighting the first check), or back to the table."""
+        scrolls = self.query(ChecksScroll)
+        if not scrolls:
+            return
+        scroll = scrolls.first(ChecksScroll)
+        if scroll.has_focus:
+            self._focus_table()
+            return
+        if scroll.query_one(ChecksView).cursor is None:
+            scroll.action_move(0)
+        self.set_focus(scroll)  # now, not after queued keys: an enter typed next lands here
+
+    def _focus_table(self) -> None:
+        panel = self.active_panel()
+        if panel is not None:
+            self.set_focus(panel.table)
+
+    async def action_back(self) -> None:
+        """Escape in the checks list goes back to the table; elsewhere as on every screen."""
+        scrolls = self.query(ChecksScroll)
+        if scrolls and scrolls.first(ChecksScroll).has_focus and self.active_panel():
+            self._focus_table()
+            return
+        await super().action_back()
+
+    @on(ChecksScroll.Open)
+    def _open_check(self, event: ChecksScroll.Open) -> None:
+        """Enter on a check: its detail."""
+        open_check_detail(self, self.ctx, event.result, self.spec.id)
 
     def active_panel(self) -> TablePanel | None:
         """The table shown in the switcher."""

@@ -1,8 +1,11 @@
-"""The list of check results (the Overview's and each screen's), drawn as one rich Table.
+"""The list of check results (the Overview's and each screen's), drawn as one rich Table, and
+the scrolling list that holds it (arrows move the highlight, enter opens the check's detail).
 
 It compares what it would show with what is on screen and does nothing when it is the same;
 its highlight follows a check, not a row number, so a refresh that reorders the list does not
-move it.
+move it. Once a check has two samples in the console's
+:class:`~opsconsole.checks.history.History`, rows get a short sparkline of each check's last
+hour: 6 cells at 80 columns, 12 from 100.
 """
 
 from __future__ import annotations
@@ -13,20 +16,32 @@ from typing import Any
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.message import Message
 from textual.widget import Widget
 
 from opsconsole.checks import CheckResult, Status
+from opsconsole.checks.history import History
 from opsconsole.render import cells
+from opsconsole.render.trend import resample, sparkline
 
 WIDE = 100  # at this width and above, extra columns (screen, value) are shown
+SPARK_NARROW, SPARK_WIDE = 6, 12  # sparkline cells below / from WIDE columns
+SPARK_WINDOW_S = 3600.0  # a row's sparkline covers the check's last hour
 
 
 class ChecksView(Widget):
     """Check results as compact rows: status, title, summary (and screen, value when wide)."""
 
-    def __init__(self, *, show_screen: bool = False, id: str | None = None) -> None:
+    def __init__(
+        self, *, show_screen: bool = False, history: History | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self._show_screen = show_screen
+        self._history = history
         self._results: list[CheckResult] = []
         self._titles: dict[str, str] = {}
         self._keys: dict[str, str] = {}
@@ -109,7 +124,7 @@ class ChecksView(Widget):
         self._key = key
         self.refresh(layout=True)
 
-    def _rows(self) -> list[tuple[Status, str, str, str, str]]:
+    def _rows(self) -> list[tuple[Status, str, str, str, str, str]]:
         wide = self.size.width >= WIDE
         return [
             (
@@ -117,10 +132,19 @@ class ChecksView(Widget):
                 self._screen_label(r.screen, wide),
                 r.title,
                 cells.check_value(r) if wide else "",
+                self._spark(r.id, SPARK_WIDE if wide else SPARK_NARROW),
                 r.summary,
             )
             for r in self._results
         ]
+
+    def _spark(self, check_id: str, width: int) -> str:
+        """The check's last hour as ``width`` cells at most (str; "" before two samples: one
+        block says nothing about a trend)."""
+        samples = self._history.window(check_id, SPARK_WINDOW_S) if self._history else []
+        if len(samples) < 2:
+            return ""
+        return sparkline(resample(samples, width), width)
 
     def _screen_label(self, screen_id: str, wide: bool) -> str:
         if not self._show_screen:
@@ -139,9 +163,14 @@ class ChecksView(Widget):
         table.add_column(ratio=2, no_wrap=True, overflow="ellipsis", max_width=44)
         if wide:
             table.add_column(width=13, no_wrap=True, justify="right", overflow="ellipsis")
+        rows = self._rows()
+        sparks = any(row[4] for row in rows)  # the column appears with the first trend
+        if sparks:
+            spark = SPARK_WIDE if wide else SPARK_NARROW
+            table.add_column(width=spark, no_wrap=True, justify="right", overflow="crop")
         table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
-        for result, (status, screen, title, value, summary) in zip(
-            self._results, self._rows(), strict=True
+        for result, (status, screen, title, value, spark_text, summary) in zip(
+            self._results, rows, strict=True
         ):
             row: list[Text] = [cells.status_text(status)]
             if self._show_screen:
@@ -149,6 +178,8 @@ class ChecksView(Widget):
             row.append(Text(title))
             if wide:
                 row.append(Text(value))
+            if sparks:
+                row.append(Text(spark_text, style="cyan"))
             row.append(Text(summary, style="dim" if result.error else ""))
             table.add_row(*row, style="reverse" if result.id == self._cursor_id else None)
         if not self._results:
@@ -161,3 +192,37 @@ class ChecksView(Widget):
         grid.add_row(self._note)
         grid.add_row(table)
         return grid
+
+
+class ChecksScroll(VerticalScroll):
+    """A scrolling :class:`ChecksView`: arrows (and j/k) move its highlight, enter asks for the
+    highlighted (else the worst) check's detail by posting :class:`ChecksScroll.Open`."""
+
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "highlight the previous check", show=False),
+        Binding("down,j", "move(1)", "highlight the next check", show=False),
+        Binding("enter", "open_check", "check detail"),
+    ]
+
+    class Open(Message):
+        """Enter on a check: show its detail.
+
+        Attributes:
+            result: the check's latest result.
+        """
+
+        def __init__(self, result: CheckResult) -> None:
+            super().__init__()
+            self.result = result
+
+    def action_move(self, step: int) -> None:
+        """Move the highlight and keep it in view."""
+        line = self.query_one(ChecksView).move_cursor(step)
+        if line is not None:
+            self.scroll_to_region(Region(0, line, 1, 1), animate=False, immediate=True)
+
+    def action_open_check(self) -> None:
+        """Ask for the highlighted (else the worst) check's detail."""
+        result = self.query_one(ChecksView).selected()
+        if result is not None:
+            self.post_message(self.Open(result))
