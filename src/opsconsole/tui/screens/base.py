@@ -7,6 +7,7 @@ app object. Navigation goes through app actions (``app.goto``, ``app.go_back``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,9 @@ from textual.widgets import DataTable, Footer, Input
 from opsconsole import sanitize
 from opsconsole.catalog import ActionRef, TableSpec
 from opsconsole.checks import CheckResult
+from opsconsole.checks.export import json_value
 from opsconsole.tui.context import ConsoleContext
+from opsconsole.tui.dialogs.export import ExportDialog
 from opsconsole.tui.dialogs.row import RowDetail
 from opsconsole.tui.messages import ReloadTables
 from opsconsole.tui.widgets.header import HeaderBar
@@ -29,6 +32,16 @@ from opsconsole.tui.widgets.inputs import ConsoleInput
 from opsconsole.tui.widgets.line import TextLine
 from opsconsole.tui.widgets.table import TablePanel
 from opsconsole.tui.widgets.tabs import ScreenTabs
+
+TABLE_ACTIONS = ("sort", "copy_id", "copy_row", "export")
+
+
+def _id_title(spec: TableSpec) -> str:
+    """What a row's id is called in ``spec`` ("job id", "audit entry id")."""
+    column = next((c for c in spec.columns if c.name == "id"), None)
+    title = column.title if column and column.title else "id"
+    keyed = column is not None and column.kind in ("id", "number") and title != "id"
+    return f"{title} id" if keyed else title
 
 
 class BaseScreen(Screen[None]):
@@ -42,6 +55,10 @@ class BaseScreen(Screen[None]):
 
     BINDINGS = [
         Binding("slash", "start_filter", "filter"),
+        Binding("s", "sort", "sort the loaded rows by the next column", show=False),
+        Binding("c", "copy_id", "copy id", show=False),
+        Binding("C", "copy_row", "copy the row as JSON", show=False),
+        Binding("e", "export", "export the table to CSV or JSON", show=False),
         Binding("escape", "back", "back / clear the filter", show=False),
         Binding("tab", "app.next_screen", "next screen", show=False),
         Binding("shift+tab", "app.prev_screen", "previous screen", show=False),
@@ -150,9 +167,62 @@ class BaseScreen(Screen[None]):
         bar.disabled = not shown
         return bar
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The table keys (sort, copy, export) exist only where a table is shown."""
+        if action in TABLE_ACTIONS:
+            return self.active_panel() is not None
+        return True
+
+    def action_sort(self) -> None:
+        """Sort the loaded rows by the next column (each column up, then down, then none)."""
+        panel = self.active_panel()
+        if panel is not None:
+            panel.cycle_sort()
+            label = panel.sort_label()
+            self.notify(f"sorted by {label} (the loaded rows)" if label
+                        else "in the query's order again", markup=False, timeout=3)
+
+    def action_copy_id(self) -> None:
+        """Copy the highlighted row's id to the clipboard (OSC 52) and say what was copied."""
+        panel, row = self._selected()
+        if panel is None or row is None:
+            return
+        value = str(row.get("id"))
+        self.app.copy_to_clipboard(value)
+        self.notify(f"copied {_id_title(panel.spec)}: {sanitize.clean(value, 60)}",
+                    markup=False, timeout=4)
+
+    def action_copy_row(self) -> None:
+        """Copy the highlighted row as one JSON object (every column of the query)."""
+        panel, row = self._selected()
+        if panel is None or row is None:
+            return
+        text = json.dumps(row, default=json_value, ensure_ascii=False)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied the row as JSON ({len(row)} columns, {len(text)} characters) of "
+                    f"{_id_title(panel.spec)} {sanitize.clean(row.get('id'), 40)}",
+                    markup=False, timeout=4)
+
+    def action_export(self) -> None:
+        """Export every row of the table's query (keyset pages, capped) to CSV or JSON."""
+        panel = self.active_panel()
+        if panel is not None:
+            self.app.push_screen(ExportDialog(self.ctx, panel.spec, panel.params))
+
+    def _selected(self) -> tuple[TablePanel | None, dict[str, Any] | None]:
+        panel = self.active_panel()
+        row = panel.selected_row() if panel is not None else None
+        if panel is not None and row is None:
+            self.notify("no row selected: the table is empty", severity="warning",
+                        markup=False)
+        return panel, row
+
     def action_start_filter(self) -> None:
-        """Show the filter bar and focus it."""
+        """Show the filter bar and focus it; its placeholder says what it filters."""
         bar = self._show_filter_bar(True)
+        panel = self.active_panel()
+        if panel is not None:
+            bar.placeholder = panel.filter_hint()
         self.set_focus(bar)  # now, not after queued keys: typing right after "/" must land here
 
     @on(Input.Changed, "#filter")

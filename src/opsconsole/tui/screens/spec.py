@@ -55,7 +55,7 @@ class SpecScreen(BaseScreen):
         """``[`` / ``]`` exist only on screens with several tables."""
         if action == "switch_table":
             return len(self.visible_tables) > 1
-        return True
+        return super().check_action(action, parameters)
 
     def compose_body(self) -> ComposeResult:
         """Checks, the table strip (several tables) and the tables."""
