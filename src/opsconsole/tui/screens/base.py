@@ -8,6 +8,7 @@ app object. Navigation goes through app actions (``app.goto``, ``app.go_back``).
 from __future__ import annotations
 
 import json
+import types
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,9 +24,11 @@ from opsconsole import sanitize
 from opsconsole.catalog import ActionRef, TableSpec
 from opsconsole.checks import CheckResult
 from opsconsole.checks.export import json_value
+from opsconsole.tui.action_dialog import open_action
 from opsconsole.tui.context import ConsoleContext
 from opsconsole.tui.dialogs.export import ExportDialog
 from opsconsole.tui.dialogs.row import RowDetail
+from opsconsole.tui.keys import action_bindings
 from opsconsole.tui.messages import ReloadTables
 from opsconsole.tui.widgets.header import HeaderBar
 from opsconsole.tui.widgets.inputs import ConsoleInput
@@ -274,7 +277,7 @@ class BaseScreen(Screen[None]):
         target = self.ctx.catalog.tables()[drill.table]
         params = {name: row.get(column) for name, column in drill.params.items()}
         self.app.push_screen(
-            DrillScreen(self.ctx, target, params, parent=self.title_text, mode=self.mode)
+            drill_screen(self.ctx, target, params, parent=self.title_text, mode=self.mode)
         )
 
 
@@ -295,11 +298,38 @@ class DrillScreen(BaseScreen):
     ) -> None:
         super().__init__(ctx, mode)
         self.spec, self.params, self.parent_title = spec, params, parent
+        self.pending_action: str | None = None
 
     @property
     def title_text(self) -> str:
         """``Parent > table title``."""
         return f"{self.parent_title} > {self.spec.title}"
+
+    @property
+    def actions(self) -> list[ActionRef]:
+        """The actions declared on this drill-down's table (e.g. replay one job)."""
+        try:
+            owner = self.ctx.owner(self.spec.id)
+        except KeyError:
+            return []
+        return [a for a in owner.actions if a.table == self.spec.id]
+
+    def action_open_action(self, name: str) -> None:
+        """Open the action ``name`` on the highlighted row (waits for the first page)."""
+        ref = next((a for a in self.actions if a.name == name), None)
+        panel = self.active_panel()
+        if ref is None or panel is None:
+            return
+        if not panel.loaded:
+            self.pending_action = name
+            return
+        open_action(self.app, self.ctx.owner(self.spec.id), ref, panel.selected_row())
+
+    @on(TablePanel.Loaded)
+    def _table_loaded(self, event: TablePanel.Loaded) -> None:
+        name, self.pending_action = self.pending_action, None
+        if name is not None:
+            self.action_open_action(name)
 
     def compose_body(self) -> ComposeResult:
         """Breadcrumb line and the table."""
@@ -312,3 +342,22 @@ class DrillScreen(BaseScreen):
         crumb.append("   esc back", style="dim")
         yield TextLine(crumb, id="crumb")
         yield TablePanel(self.ctx, self.spec, self.params, id="drill")
+
+
+def drill_screen(
+    ctx: ConsoleContext, spec: TableSpec, params: dict[str, Any], *, parent: str, mode: str,
+) -> DrillScreen:
+    """A DrillScreen whose class binds the keys of the actions declared on ``spec``'s table
+    (Textual merges ``BINDINGS`` per class, as :func:`~opsconsole.tui.screens.spec.spec_screen`
+    does for a screen's actions)."""
+    try:
+        bindings = action_bindings(ctx.owner(spec.id), table=spec.id)
+    except KeyError:
+        bindings = []
+    if not bindings:
+        return DrillScreen(ctx, spec, params, parent=parent, mode=mode)
+    namespace = {"BINDINGS": bindings, "__module__": __name__}
+    cls = types.new_class(f"DrillScreen_{spec.id.replace('.', '_')}", (DrillScreen,), {},
+                          lambda ns: ns.update(namespace))
+    screen: DrillScreen = cls(ctx, spec, params, parent=parent, mode=mode)
+    return screen

@@ -141,6 +141,12 @@ class SpecScreen(BaseScreen):
             self.notify(f"{name}: not an action of the {self.spec.title} screen",
                         severity="error", markup=False)
             return
+        hidden = next((t for t in self.spec.tables if t.hidden and t.id == ref.table), None)
+        if hidden is not None:
+            self.notify(f"{name}: offered on the drill-down “{hidden.title}”: open a row of "
+                        "the table above it (enter), then its key there", severity="warning",
+                        markup=False)
+            return
         panel = self._panel_for(ref)
         if ref.params and panel is not None and not panel.loaded:
             self.pending_action = name
