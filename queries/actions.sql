@@ -108,9 +108,11 @@ RETURNING id, created_at, db_role, client_host;
 
 -- name: audit_lookup(audit_id)
 -- One audit row with its before-images and whether (and by which row) it was undone.
+-- created_at, os_user, affected and params name the entry in the undo's preview.
 SELECT a.id, a.run_id, a.batch_no, a.action, a.outcome, a.before_images, a.undo_of,
        (SELECT min(u.id) FROM opsconsole.audit_log u
-         WHERE u.undo_of = a.id AND u.outcome <> 'aborted') AS undone_by
+         WHERE u.undo_of = a.id AND u.outcome <> 'aborted') AS undone_by,
+       a.created_at, a.os_user, a.affected, a.params
 FROM opsconsole.audit_log a
 WHERE a.id = :audit_id::bigint;
 
@@ -298,6 +300,30 @@ WITH locked AS (
     AND (:last_error::text IS NULL OR j.last_error = :last_error::text)
     AND (NOT :no_last_error::boolean OR j.last_error IS NULL)
     AND (:purpose::text IS NULL OR j.purpose = :purpose::text)
+  FOR UPDATE
+), upd AS (
+  UPDATE public.sms_outbound_jobs j
+     SET status = 'pending', run_after = now(), locked_at = NULL, updated_at = now()
+    FROM locked
+   WHERE j.id = locked.id AND j.status = 'failed'
+  RETURNING j.id, to_jsonb(j.*) AS after
+)
+SELECT upd.id::text AS id, locked.before, upd.after
+FROM upd JOIN locked USING (id)
+ORDER BY upd.id;
+
+-- name: replay_job_preview(job_id, max_rows)
+-- replay-job: the one failed job of a drill-down row.
+SELECT j.id::text AS id, j.purpose, j.attempts, j.last_error, j.updated_at, j.idempotency_key
+FROM public.sms_outbound_jobs j
+WHERE j.status = 'failed' AND j.id = :job_id::uuid
+LIMIT :max_rows::int;
+
+-- name: replay_job_apply(ids, job_id)
+WITH locked AS (
+  SELECT j.id, to_jsonb(j.*) AS before
+  FROM public.sms_outbound_jobs j
+  WHERE j.id = ANY(:ids::uuid[]) AND j.id = :job_id::uuid AND j.status = 'failed'
   FOR UPDATE
 ), upd AS (
   UPDATE public.sms_outbound_jobs j
