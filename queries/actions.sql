@@ -312,30 +312,6 @@ SELECT upd.id::text AS id, locked.before, upd.after
 FROM upd JOIN locked USING (id)
 ORDER BY upd.id;
 
--- name: replay_job_preview(job_id, max_rows)
--- replay-job: the one failed job of a drill-down row.
-SELECT j.id::text AS id, j.purpose, j.attempts, j.last_error, j.updated_at, j.idempotency_key
-FROM public.sms_outbound_jobs j
-WHERE j.status = 'failed' AND j.id = :job_id::uuid
-LIMIT :max_rows::int;
-
--- name: replay_job_apply(ids, job_id)
-WITH locked AS (
-  SELECT j.id, to_jsonb(j.*) AS before
-  FROM public.sms_outbound_jobs j
-  WHERE j.id = ANY(:ids::uuid[]) AND j.id = :job_id::uuid AND j.status = 'failed'
-  FOR UPDATE
-), upd AS (
-  UPDATE public.sms_outbound_jobs j
-     SET status = 'pending', run_after = now(), locked_at = NULL, updated_at = now()
-    FROM locked
-   WHERE j.id = locked.id AND j.status = 'failed'
-  RETURNING j.id, to_jsonb(j.*) AS after
-)
-SELECT upd.id::text AS id, locked.before, upd.after
-FROM upd JOIN locked USING (id)
-ORDER BY upd.id;
-
 -- ---------------------------------------------------------------------------------------------
 -- reenqueue-coordination (seed 000 §3: idempotent enqueue for a locked linkup).
 -- idempotency_key of a new intent: 'linkup:<linkup_id>:v<lock_version>:<user_id>'.
