@@ -41,7 +41,7 @@ def panel(app: OpsConsoleApp) -> TablePanel:
 
 
 def status(app: OpsConsoleApp) -> str:
-    return panel(app).status_text().plain
+    return panel(app).status_text().plain + " · " + panel(app).view_text().plain
 
 
 def column_texts(table_panel: TablePanel, column: str) -> list[str]:
@@ -150,10 +150,10 @@ def test_the_filter_says_it_filters_the_loaded_rows_and_an_id_reaches_any_row(
         await settle(pilot)
         assert jobs.table.row_count == 1
         assert str(jobs.selected_row()["id"]) == job  # type: ignore[index]
-        assert "id found in the table" in status(app)
+        assert "found by id" in status(app)
         bar.value = job[:-1] + ("0" if job[-1] != "0" else "1")  # an id that is not there
         await settle(pilot)
-        assert jobs.table.row_count == 0 and "id not in the table" in status(app)
+        assert jobs.table.row_count == 0 and "no such id" in status(app)
 
     drive(make_app(seeded_dsn), body)
 

@@ -144,6 +144,8 @@ def make_context(app: Any) -> ActionContext:
     return ctx if run_ids is None else dataclasses.replace(ctx, new_run_id=run_ids)
 
 
+SAMPLE_MIN_WIDTH = 14  # a sample column narrower than this is never squeezed (a short id: 13)
+
 DialogState = Literal["choose", "loading", "confirm", "refused", "nothing", "applying", "done"]
 CLOSE_LABEL: dict[str, str] = {
     "choose": "Cancel", "loading": "Cancel", "confirm": "Cancel", "refused": "Close",
@@ -445,8 +447,12 @@ def _count_line(preview: Preview) -> str:
 
 def _sample_table(preview: Preview) -> Table:
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    rows = short_ids(preview.sample, preview.columns)
     for column in preview.columns:
-        table.add_column(Text(column), overflow="ellipsis", no_wrap=True, max_width=38)
-    for row in short_ids(preview.sample, preview.columns):
+        # short columns (ids shortened, counts) keep their width; long text gives way
+        widest = max([len(column), *(len(r.get(column, "")) for r in rows)])
+        table.add_column(Text(column), overflow="ellipsis", no_wrap=True, max_width=38,
+                         min_width=min(widest, SAMPLE_MIN_WIDTH))
+    for row in rows:
         table.add_row(*(Text(row.get(c, "")) for c in preview.columns))
     return table

@@ -126,6 +126,7 @@ class TablePanel(WorkerFailures, Vertical):
         """Status line above the table; the columns exist before any page can arrive (a page
         that came before the columns would be drawn at the width of their labels)."""
         yield TextLine(classes="panel-status")
+        yield TextLine(classes="panel-view")
         yield Static("", classes="panel-error", markup=False)
         table = RowsTable(cursor_type="row", zebra_stripes=True)
         for column in self.spec.columns:
@@ -315,23 +316,14 @@ class TablePanel(WorkerFailures, Vertical):
             self.load_more()
 
     def status_text(self) -> Text:
-        """The status line: row count, more/filter, or the error and the age of the last data."""
+        """The status line: row count and more, or the error and the age of the last data."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(self.spec.title, style="bold")
         if not self.loaded:
             text.append(" · loading…")
             return text
-        shown = self.table.row_count if self.is_mounted else len(self.rows)
         more = ", more below" if self.next else ""
         text.append(f" · {len(self.rows)} rows{more}")
-        sort = self.sort_label()
-        if sort:
-            text.append(f" · sorted by {sort}", style="bold")
-        if self.filter:
-            text.append(f" · filter “{sanitize.clean(self.filter, 40)}”: {shown} shown of the "
-                        "loaded rows", style="bold")
-            if self.finding is not None:
-                text.append(" · " + self._search_state(), style="bold")
         if self.duration_ms >= SLOW_QUERY_MS:
             text.append(f" · slow query {self.duration_ms / 1000:.1f} s", style="bold yellow")
         if self.error:
@@ -342,15 +334,35 @@ class TablePanel(WorkerFailures, Vertical):
                 text.append(" · showing data " + cells.age_text(age))
         return text
 
+    def view_text(self) -> Text:
+        """The line under the status while the rows are sorted or filtered ("" otherwise):
+        ``sorted by age ↓ · filter “x”: 3 shown of 50 loaded · found by id``."""
+        text = Text(no_wrap=True, overflow="ellipsis", style="bold")
+        parts = []
+        sort = self.sort_label()
+        if sort:
+            parts.append(f"sorted by {sort}")
+        if self.filter:
+            shown = self.table.row_count if self.is_mounted else len(self.rows)
+            needle = sanitize.clean(self.filter, 18 if self.finding is not None else 40)
+            parts.append(f"filter “{needle}”: {shown} shown of {len(self.rows)} loaded")
+            if self.finding is not None:
+                parts.append(self._search_state())
+        text.append(" · ".join(parts))
+        return text
+
     def _search_state(self) -> str:
         if self.searched != self.finding:
-            return "searching the whole table for that id…"
+            return "searching by id…"
         if self.found is not None:
-            return "id found in the table"
-        return "id search failed" if self.find_error else "id not in the table"
+            return "found by id"
+        return "id search failed" if self.find_error else "no such id"
 
     def _show_status(self) -> None:
         self.query_one(".panel-status", TextLine).set_text(self.status_text())
+        view = self.query_one(".panel-view", TextLine)
+        view.set_text(self.view_text())
+        view.display = bool(view.text.plain)
         error = self.query_one(".panel-error", Static)
         if self.error:
             error.update(Text(sanitize.clean(self.error, None)))
