@@ -344,7 +344,7 @@ class TablePanel(WorkerFailures, Vertical):
             parts.append(f"sorted by {sort}")
         if self.filter:
             shown = self.table.row_count if self.is_mounted else len(self.rows)
-            needle = sanitize.clean(self.filter, 18 if self.finding is not None else 40)
+            needle = sanitize.clean(self.filter, 12 if self.finding is not None else 40)
             parts.append(f"filter “{needle}”: {shown} shown of {len(self.rows)} loaded")
             if self.finding is not None:
                 parts.append(self._search_state())
