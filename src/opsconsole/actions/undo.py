@@ -271,17 +271,14 @@ def _explain(session: Session, shown: Preview, originals: list[_Original], chang
 
 
 def entry_line(row: Mapping[str, Any]) -> str:
-    """``undoes audit 12: replay-jobs applied 2026-12-01 11:40 UTC by ops, 3 rows, params
-    {...}``: the audit entry an undo reverts, named for the engineer (str, cleaned)."""
-    when = row.get("created_at")
-    stamp = f" {when:%Y-%m-%d %H:%M} UTC" if hasattr(when, "strftime") else ""
+    """``undoes audit 12: replay-jobs applied, 3 rows, params {...}``: the audit entry an undo
+    reverts, named for the engineer (str, cleaned; its time and user are in its audit row)."""
     params = row.get("params")
     shown = json.dumps(params, default=str) if isinstance(params, dict | list) else params
-    who = f" by {clean(row.get('os_user'), 40)}" if row.get("os_user") else ""
     rows = f", {row.get('affected')} rows" if row.get("affected") is not None else ""
     what = f", params {clean(shown, 300)}" if shown else ""
     return (f"undoes audit {row.get('id')}: {clean(row.get('action'), 60)} "
-            f"{clean(row.get('outcome'), 20)}{stamp}{who}{rows}{what}")
+            f"{clean(row.get('outcome'), 20)}{rows}{what}")
 
 
 def _statement(session: Session, original: _Original, img: Image) -> str:
