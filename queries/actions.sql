@@ -108,9 +108,11 @@ RETURNING id, created_at, db_role, client_host;
 
 -- name: audit_lookup(audit_id)
 -- One audit row with its before-images and whether (and by which row) it was undone.
+-- affected and params name the entry in the undo's preview.
 SELECT a.id, a.run_id, a.batch_no, a.action, a.outcome, a.before_images, a.undo_of,
        (SELECT min(u.id) FROM opsconsole.audit_log u
-         WHERE u.undo_of = a.id AND u.outcome <> 'aborted') AS undone_by
+         WHERE u.undo_of = a.id AND u.outcome <> 'aborted') AS undone_by,
+       a.affected, a.params
 FROM opsconsole.audit_log a
 WHERE a.id = :audit_id::bigint;
 

@@ -63,6 +63,12 @@ WHERE status <> 'sent'
 ORDER BY created_at DESC, id DESC
 LIMIT :limit;
 
+-- name: job_by_id(id)
+-- One job of jobs_page by id (its primary key): a search by id on the Jobs screen.
+SELECT id, status, purpose, attempts, last_error, created_at, locked_at
+FROM public.sms_outbound_jobs
+WHERE status <> 'sent' AND id = :id::uuid;
+
 -- name: status_breakdown()
 -- Seed 000's sms_outbound_jobs by status (DESIGN.md, Jobs): every status the column can hold,
 -- zero counts included. A whole-table aggregate, read index-only on

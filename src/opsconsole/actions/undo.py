@@ -257,6 +257,9 @@ def _explain(session: Session, shown: Preview, originals: list[_Original], chang
                 statements.append(_statement(session, original, img))
     shown.statement = "\n\n".join(statements)
     shown.relations = sorted(needs)
+    shown.notes[:0] = [entry_line(o.row) for o in originals[:3]]
+    if len(originals) > 3:
+        shown.notes.insert(3, f"and {len(originals) - 3} more entries of the run")
     if changed:
         shown.notes.append(f"{changed} rows changed since the action: they will be skipped")
     if side:
@@ -265,6 +268,17 @@ def _explain(session: Session, shown: Preview, originals: list[_Original], chang
     shown.values = {"undo_of": [o.audit_id for o in originals], "restored": 0,
                     "changed_since": changed,
                     "action_undone": originals[0].spec.name if originals else ""}
+
+
+def entry_line(row: Mapping[str, Any]) -> str:
+    """``undoes audit 12: replay-jobs applied, 3 rows, params {...}``: the audit entry an undo
+    reverts, named for the engineer (str, cleaned; its time and user are in its audit row)."""
+    params = row.get("params")
+    shown = json.dumps(params, default=str) if isinstance(params, dict | list) else params
+    rows = f", {row.get('affected')} rows" if row.get("affected") is not None else ""
+    what = f", params {clean(shown, 300)}" if shown else ""
+    return (f"undoes audit {row.get('id')}: {clean(row.get('action'), 60)} "
+            f"{clean(row.get('outcome'), 20)}{rows}{what}")
 
 
 def _statement(session: Session, original: _Original, img: Image) -> str:

@@ -248,6 +248,11 @@ def _cross_check(catalog: Catalog) -> None:
                     f"{where}: table {table.id}: query {table.query} must take "
                     f"{', '.join(KEYSET_PARAMS)} (missing {', '.join(missing)})"
                 )
+            if table.find:
+                found = _resolve(catalog, table.find, where, f"table {table.id}: find")
+                if list(found.parameters) != ["id"]:
+                    raise BadInput(f"{where}: table {table.id}: find query {table.find} must "
+                                   f"take (id) only")
             if table.drill:
                 _check_drill(catalog, table.id, table.drill.table, table.drill.params, where)
     _cross_check_actions(catalog, set(tables))

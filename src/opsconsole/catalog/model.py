@@ -121,6 +121,7 @@ class TableSpec(_Spec):
     keyset: str = "id"
     page_size: int = Field(default=50, ge=1, le=1000)
     drill: DrillSpec | None = None
+    find: str | None = Field(default=None, pattern=ID_RE)  # one row by id: a query taking (id)
     hidden: bool = False
     subsystem: str | None = Field(default=None, pattern=SUBSYSTEM_RE)  # default: the screen's
     requires: list[Require] = []  # only what the statement cannot show
@@ -285,6 +286,7 @@ class Catalog:
         for screen in self.screens:
             uses += [StatementUse("check", c.id, c.query) for c in screen.checks]
             uses += [StatementUse("table", t.id, t.query) for t in screen.tables]
+            uses += [StatementUse("table", t.id, t.find) for t in screen.tables if t.find]
             for action in screen.actions:
                 uses += action.statement_uses()
         return uses

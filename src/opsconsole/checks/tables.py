@@ -113,3 +113,46 @@ def fetch_page(
     rows = rows[:size]
     nxt = Cursor(rows[-1].get(spec.keyset), rows[-1].get("id")) if more and rows else None
     return Page(rows=rows, next=nxt, duration_ms=elapsed)
+
+
+def fetch_row(
+    conn: Connection,
+    catalog: Catalog,
+    spec: TableSpec,
+    row_id: Any,
+    *,
+    report: CatalogReport | None = None,
+) -> Page:
+    """Read the one row of ``spec`` whose id is ``row_id``, through the table's ``find`` query.
+
+    A search by id reaches any row of the table's query, not only the pages loaded so far.
+
+    Args:
+        spec: a table with a ``find`` query (taking ``id``).
+        row_id: the id as the engineer typed it (the query casts it to the key's type).
+        report: the catalog verified on this database (default: verified now).
+
+    Returns:
+        Page with zero or one row; ``error`` when the table cannot run, has no ``find`` query,
+        or the query failed (e.g. the text is not of the key's type). Never raises for those.
+
+    Raises:
+        psycopg.OperationalError: the connection was lost while verifying.
+    """
+    if spec.find is None:
+        return Page(error=f"{spec.id}: no find query (find = \"...\" in its spec)")
+    got = report or verify_or_reason(conn, catalog)
+    if isinstance(got, str):
+        return Page(error=got)
+    problems = got.problems("table", spec.id)
+    if problems:
+        return Page(error=f"cannot run: {problems[0].message}",
+                    missing=[f.message for f in problems])
+    query = catalog.query(spec.find)
+    started = time.perf_counter()
+    try:
+        rows = conn.execute(query.sql.encode(), {"id": row_id}).fetchall()
+    except psycopg.Error as exc:
+        return Page(error=describe_query_error(exc),
+                    duration_ms=(time.perf_counter() - started) * 1000)
+    return Page(rows=rows[:1], duration_ms=(time.perf_counter() - started) * 1000)

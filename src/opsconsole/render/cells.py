@@ -7,6 +7,7 @@ the screen, move the cursor or write the clipboard.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -101,10 +102,39 @@ def _number(column: ColumnSpec, value: Any, now: datetime) -> Text:
     return Text(sanitize.clean(value, column.width or 16), justify="right")
 
 
-def _id(column: ColumnSpec, value: Any, now: datetime) -> Text:
+def _id(column: ColumnSpec, value: Any, now: datetime, tail: int = ID_TAIL) -> Text:
+    return Text(short_id(value, tail), style="cyan", no_wrap=True)
+
+
+def short_id(value: Any, tail: int = ID_TAIL) -> str:
+    """An id cut to its last ``tail`` characters after an ellipsis (whole when it is short)."""
     text = sanitize.clean(value, None)
-    shown = text if len(text) <= ID_TAIL + 1 else sanitize.ELLIPSIS + text[-ID_TAIL:]
-    return Text(shown, style="cyan", no_wrap=True)
+    return text if len(text) <= tail + 1 else sanitize.ELLIPSIS + text[-tail:]
+
+
+def id_tails(
+    columns: Sequence[ColumnSpec], rows: Sequence[dict[str, Any]], least: int = ID_TAIL
+) -> dict[str, int]:
+    """Per ``id`` column, the shortest tail (at least ``least``) that tells its rows apart.
+
+    Two different ids never show as the same text: where the last ``least`` characters of
+    two ids agree, the column shows more of every id, up to the whole id.
+
+    Returns:
+        dict column name -> tail length (characters).
+    """
+    out: dict[str, int] = {}
+    for column in columns:
+        if column.kind != "id":
+            continue
+        values = {sanitize.clean(r.get(column.name), None) for r in rows
+                  if r.get(column.name) is not None}
+        tail = least
+        longest = max((len(v) for v in values), default=0)
+        while tail < longest and len({short_id(v, tail) for v in values}) < len(values):
+            tail += 4
+        out[column.name] = tail
+    return out
 
 
 _KINDS: dict[str, Callable[[ColumnSpec, Any, datetime], Text | None]] = {
@@ -116,9 +146,34 @@ _KINDS: dict[str, Callable[[ColumnSpec, Any, datetime], Text | None]] = {
 }
 
 
-def row_cells(columns: Sequence[ColumnSpec], row: dict[str, Any], now: datetime) -> list[Text]:
-    """Every cell of a row, in column order (list[Text])."""
-    return [cell(c, row.get(c.name), now) for c in columns]
+def row_cells(
+    columns: Sequence[ColumnSpec], row: dict[str, Any], now: datetime,
+    tails: dict[str, int] | None = None,
+) -> list[Text]:
+    """Every cell of a row, in column order (list[Text]).
+
+    Args:
+        tails: per id column, how many trailing characters to show (:func:`id_tails`).
+    """
+    out = []
+    for c in columns:
+        value = row.get(c.name)
+        if tails and c.name in tails and value is not None:
+            out.append(_id(c, value, now, tails[c.name]))
+        else:
+            out.append(cell(c, value, now))
+    return out
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """A key that orders raw values of one column (None last; mixed types by their text)."""
+    if value is None:
+        return (2, "")
+    if isinstance(value, bool | int | float) or hasattr(value, "is_finite"):
+        return (0, float(value))
+    if isinstance(value, datetime):
+        return (0, value.timestamp())
+    return (1, str(value).lower())
 
 
 def row_key(row: dict[str, Any]) -> str:
@@ -152,3 +207,24 @@ def age_text(seconds: float | None) -> str:
     if seconds is None:
         return "no data yet"
     return f"{human_duration(seconds)} old"
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                   r"[0-9a-fA-F]{12}$")
+
+
+def as_id(columns: Sequence[ColumnSpec], text: str) -> str | int | None:
+    """``text`` as a value of the table's ``id`` column when it looks like one, else None.
+
+    The key's type is read from the ``id`` column's kind: ``id`` holds UUIDs, ``number``
+    integers; other kinds (text keys such as an error group) are never searched by id.
+    """
+    column = next((c for c in columns if c.name == "id"), None)
+    typed = text.strip()
+    if column is None or not typed:
+        return None
+    if column.kind == "id" and _UUID.match(typed):
+        return typed.lower()
+    if column.kind == "number" and typed.isdigit() and len(typed) < 19:
+        return int(typed)
+    return None

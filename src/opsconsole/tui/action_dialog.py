@@ -33,6 +33,7 @@ from opsconsole.actions.params import Choice, ParamError, choices, from_row
 from opsconsole.actions.session import ActionContext, default_audit_file, open_session
 from opsconsole.catalog import ActionRef, ParamSpec, ScreenSpec
 from opsconsole.errors import OpsError, Refused
+from opsconsole.render.actions import filled_preview, short_ids
 from opsconsole.sanitize import clean
 from opsconsole.tui.widgets.inputs import ConsoleInput
 
@@ -143,6 +144,8 @@ def make_context(app: Any) -> ActionContext:
     return ctx if run_ids is None else dataclasses.replace(ctx, new_run_id=run_ids)
 
 
+SAMPLE_MIN_WIDTH = 14  # a sample column narrower than this is never squeezed (a short id: 13)
+
 DialogState = Literal["choose", "loading", "confirm", "refused", "nothing", "applying", "done"]
 CLOSE_LABEL: dict[str, str] = {
     "choose": "Cancel", "loading": "Cancel", "confirm": "Cancel", "refused": "Close",
@@ -180,7 +183,7 @@ class ActionDialog(ModalScreen[Result | None]):
     def compose(self) -> ComposeResult:
         """The box: target, count, choices, sample, statement, status, confirmation, buttons."""
         with Vertical(id="action-box") as box:
-            box.border_title = Text(f"{self.action.title} · {self.action.name}")
+            box.border_title = Text(dialog_title(self.action, self.raw))
             yield Static(target_text(self.raw), id="action-target")
             yield Static(Text("loading the preview…"), id="action-count")
             with Vertical(id="action-choices"):
@@ -265,7 +268,7 @@ class ActionDialog(ModalScreen[Result | None]):
         self._set("#action-count", Text(_count_line(preview), style="bold"))
         self._set("#action-sample", _sample_table(preview))
         self.query_one("#action-sample-box").border_title = _sample_title(preview)
-        self._set("#action-statement", Text(preview.statement.strip()))
+        self._set("#action-statement", Text(filled_preview(preview).strip()))
         if preview.count == 0:
             self.state = "nothing"
             why = f": {clean(preview.done)}" if preview.done else ""
@@ -406,6 +409,14 @@ class ActionDialog(ModalScreen[Result | None]):
         self.query_one(selector, Static).update(content)
 
 
+def dialog_title(action: ActionRef, raw: dict[str, Any]) -> str:
+    """The dialog's title: the action's title and name; an undo names the audit entry."""
+    if action.is_undo and raw.get("audit_id") is not None:
+        run = " and the rest of its run" if raw.get("whole_run") else ""
+        return f"Undo audit entry {clean(raw['audit_id'], 20)}{run} · {action.name}"
+    return f"{action.title} · {action.name}"
+
+
 def target_text(raw: dict[str, Any]) -> Text:
     """What the action acts on, from its parameters (Text, sanitised, no markup)."""
     text = Text(no_wrap=False, overflow="fold")
@@ -436,8 +447,12 @@ def _count_line(preview: Preview) -> str:
 
 def _sample_table(preview: Preview) -> Table:
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    rows = short_ids(preview.sample, preview.columns)
     for column in preview.columns:
-        table.add_column(Text(column), overflow="ellipsis", no_wrap=True, max_width=38)
-    for row in preview.sample:
+        # short columns (ids shortened, counts) keep their width; long text gives way
+        widest = max([len(column), *(len(r.get(column, "")) for r in rows)])
+        table.add_column(Text(column), overflow="ellipsis", no_wrap=True, max_width=38,
+                         min_width=min(widest, SAMPLE_MIN_WIDTH))
+    for row in rows:
         table.add_row(*(Text(row.get(c, "")) for c in preview.columns))
     return table

@@ -71,3 +71,13 @@ class ConsoleContext:
                 conn, self.catalog, schema, spec, cursor=cursor, params=params, limit=limit
             )
         )
+
+    def find_row(self, spec: TableSpec, row_id: Any) -> tables.Page:
+        """The row of ``spec`` with this id, through its ``find`` query (thread worker only).
+
+        Raises:
+            ConnectionLost: the session is gone.
+        """
+        return self.monitor.call(
+            lambda conn, schema: tables.fetch_row(conn, self.catalog, spec, row_id)
+        )

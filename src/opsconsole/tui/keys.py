@@ -65,12 +65,23 @@ def screen_bindings(entries: Iterable[ScreenEntry]) -> list[Binding]:
     ]
 
 
-def action_bindings(spec: ScreenSpec) -> list[Binding]:
-    """The spec's keyed actions as bindings of its screen (shown in the Footer by name)."""
+def action_bindings(spec: ScreenSpec, table: str | None = None) -> list[Binding]:
+    """The spec's keyed actions as bindings (shown in the Footer by name).
+
+    Args:
+        spec: the screen declaring the actions.
+        table: None: the screen's own (actions on a hidden table are left out); a hidden
+            table's id: the actions of the drill-down showing it.
+    """
+    hidden = {t.id for t in spec.tables if t.hidden}
+
+    def offered(ref_table: str | None) -> bool:
+        return ref_table == table if table is not None else ref_table not in hidden
+
     return [
         Binding(ref.key, f"open_action('{ref.name}')", ref.name, tooltip=ref.title)
         for ref in spec.actions
-        if ref.key
+        if ref.key and offered(ref.table)
     ]
 
 

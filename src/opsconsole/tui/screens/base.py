@@ -7,6 +7,8 @@ app object. Navigation goes through app actions (``app.goto``, ``app.go_back``).
 
 from __future__ import annotations
 
+import json
+import types
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,14 +23,28 @@ from textual.widgets import DataTable, Footer, Input
 from opsconsole import sanitize
 from opsconsole.catalog import ActionRef, TableSpec
 from opsconsole.checks import CheckResult
+from opsconsole.checks.export import json_value
+from opsconsole.tui.action_dialog import open_action
 from opsconsole.tui.context import ConsoleContext
+from opsconsole.tui.dialogs.export import ExportDialog
 from opsconsole.tui.dialogs.row import RowDetail
+from opsconsole.tui.keys import action_bindings
 from opsconsole.tui.messages import ReloadTables
 from opsconsole.tui.widgets.header import HeaderBar
 from opsconsole.tui.widgets.inputs import ConsoleInput
 from opsconsole.tui.widgets.line import TextLine
 from opsconsole.tui.widgets.table import TablePanel
 from opsconsole.tui.widgets.tabs import ScreenTabs
+
+TABLE_ACTIONS = ("sort", "copy_id", "copy_row", "export")
+
+
+def _id_title(spec: TableSpec) -> str:
+    """What a row's id is called in ``spec`` ("job id", "audit entry id")."""
+    column = next((c for c in spec.columns if c.name == "id"), None)
+    title = column.title if column and column.title else "id"
+    keyed = column is not None and column.kind in ("id", "number") and title != "id"
+    return f"{title} id" if keyed else title
 
 
 class BaseScreen(Screen[None]):
@@ -42,6 +58,10 @@ class BaseScreen(Screen[None]):
 
     BINDINGS = [
         Binding("slash", "start_filter", "filter"),
+        Binding("s", "sort", "sort the loaded rows by the next column", show=False),
+        Binding("c", "copy_id", "copy id", show=False),
+        Binding("C", "copy_row", "copy the row as JSON", show=False),
+        Binding("e", "export", "export the table to CSV or JSON", show=False),
         Binding("escape", "back", "back / clear the filter", show=False),
         Binding("tab", "app.next_screen", "next screen", show=False),
         Binding("shift+tab", "app.prev_screen", "previous screen", show=False),
@@ -150,9 +170,62 @@ class BaseScreen(Screen[None]):
         bar.disabled = not shown
         return bar
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The table keys (sort, copy, export) exist only where a table is shown."""
+        if action in TABLE_ACTIONS:
+            return self.active_panel() is not None
+        return True
+
+    def action_sort(self) -> None:
+        """Sort the loaded rows by the next column (each column up, then down, then none)."""
+        panel = self.active_panel()
+        if panel is not None:
+            panel.cycle_sort()
+            label = panel.sort_label()
+            self.notify(f"sorted by {label} (the loaded rows)" if label
+                        else "in the query's order again", markup=False, timeout=3)
+
+    def action_copy_id(self) -> None:
+        """Copy the highlighted row's id to the clipboard (OSC 52) and say what was copied."""
+        panel, row = self._selected()
+        if panel is None or row is None:
+            return
+        value = str(row.get("id"))
+        self.app.copy_to_clipboard(value)
+        self.notify(f"copied {_id_title(panel.spec)}: {sanitize.clean(value, 60)}",
+                    markup=False, timeout=4)
+
+    def action_copy_row(self) -> None:
+        """Copy the highlighted row as one JSON object (every column of the query)."""
+        panel, row = self._selected()
+        if panel is None or row is None:
+            return
+        text = json.dumps(row, default=json_value, ensure_ascii=False)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied the row as JSON ({len(row)} columns, {len(text)} characters) of "
+                    f"{_id_title(panel.spec)} {sanitize.clean(row.get('id'), 40)}",
+                    markup=False, timeout=4)
+
+    def action_export(self) -> None:
+        """Export every row of the table's query (keyset pages, capped) to CSV or JSON."""
+        panel = self.active_panel()
+        if panel is not None:
+            self.app.push_screen(ExportDialog(self.ctx, panel.spec, panel.params))
+
+    def _selected(self) -> tuple[TablePanel | None, dict[str, Any] | None]:
+        panel = self.active_panel()
+        row = panel.selected_row() if panel is not None else None
+        if panel is not None and row is None:
+            self.notify("no row selected: the table is empty", severity="warning",
+                        markup=False)
+        return panel, row
+
     def action_start_filter(self) -> None:
-        """Show the filter bar and focus it."""
+        """Show the filter bar and focus it; its placeholder says what it filters."""
         bar = self._show_filter_bar(True)
+        panel = self.active_panel()
+        if panel is not None:
+            bar.placeholder = panel.filter_hint()
         self.set_focus(bar)  # now, not after queued keys: typing right after "/" must land here
 
     @on(Input.Changed, "#filter")
@@ -204,7 +277,7 @@ class BaseScreen(Screen[None]):
         target = self.ctx.catalog.tables()[drill.table]
         params = {name: row.get(column) for name, column in drill.params.items()}
         self.app.push_screen(
-            DrillScreen(self.ctx, target, params, parent=self.title_text, mode=self.mode)
+            drill_screen(self.ctx, target, params, parent=self.title_text, mode=self.mode)
         )
 
 
@@ -225,11 +298,38 @@ class DrillScreen(BaseScreen):
     ) -> None:
         super().__init__(ctx, mode)
         self.spec, self.params, self.parent_title = spec, params, parent
+        self.pending_action: str | None = None
 
     @property
     def title_text(self) -> str:
         """``Parent > table title``."""
         return f"{self.parent_title} > {self.spec.title}"
+
+    @property
+    def actions(self) -> list[ActionRef]:
+        """The actions declared on this drill-down's table (e.g. replay one job)."""
+        try:
+            owner = self.ctx.owner(self.spec.id)
+        except KeyError:
+            return []
+        return [a for a in owner.actions if a.table == self.spec.id]
+
+    def action_open_action(self, name: str) -> None:
+        """Open the action ``name`` on the highlighted row (waits for the first page)."""
+        ref = next((a for a in self.actions if a.name == name), None)
+        panel = self.active_panel()
+        if ref is None or panel is None:
+            return
+        if not panel.loaded:
+            self.pending_action = name
+            return
+        open_action(self.app, self.ctx.owner(self.spec.id), ref, panel.selected_row())
+
+    @on(TablePanel.Loaded)
+    def _table_loaded(self, event: TablePanel.Loaded) -> None:
+        name, self.pending_action = self.pending_action, None
+        if name is not None:
+            self.action_open_action(name)
 
     def compose_body(self) -> ComposeResult:
         """Breadcrumb line and the table."""
@@ -242,3 +342,22 @@ class DrillScreen(BaseScreen):
         crumb.append("   esc back", style="dim")
         yield TextLine(crumb, id="crumb")
         yield TablePanel(self.ctx, self.spec, self.params, id="drill")
+
+
+def drill_screen(
+    ctx: ConsoleContext, spec: TableSpec, params: dict[str, Any], *, parent: str, mode: str,
+) -> DrillScreen:
+    """A DrillScreen whose class binds the keys of the actions declared on ``spec``'s table
+    (Textual merges ``BINDINGS`` per class, as :func:`~opsconsole.tui.screens.spec.spec_screen`
+    does for a screen's actions)."""
+    try:
+        bindings = action_bindings(ctx.owner(spec.id), table=spec.id)
+    except KeyError:
+        bindings = []
+    if not bindings:
+        return DrillScreen(ctx, spec, params, parent=parent, mode=mode)
+    namespace = {"BINDINGS": bindings, "__module__": __name__}
+    cls = types.new_class(f"DrillScreen_{spec.id.replace('.', '_')}", (DrillScreen,), {},
+                          lambda ns: ns.update(namespace))
+    screen: DrillScreen = cls(ctx, spec, params, parent=parent, mode=mode)
+    return screen

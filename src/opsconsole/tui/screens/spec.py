@@ -65,7 +65,7 @@ class SpecScreen(BaseScreen):
             return len(self.visible_tables) > 1
         if action == "focus_checks":
             return bool(self.spec.checks)
-        return True
+        return super().check_action(action, parameters)
 
     def compose_body(self) -> ComposeResult:
         """Checks, the table strip (several tables) and the tables."""
@@ -190,6 +190,12 @@ class SpecScreen(BaseScreen):
         if ref is None:
             self.notify(f"{name}: not an action of the {self.spec.title} screen",
                         severity="error", markup=False)
+            return
+        hidden = next((t for t in self.spec.tables if t.hidden and t.id == ref.table), None)
+        if hidden is not None:
+            self.notify(f"{name}: offered on the drill-down “{hidden.title}”: open a row of "
+                        "the table above it (enter), then its key there", severity="warning",
+                        markup=False)
             return
         panel = self._panel_for(ref)
         if ref.params and panel is not None and not panel.loaded:

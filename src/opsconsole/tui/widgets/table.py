@@ -3,7 +3,11 @@
 Pages load in an exclusive thread worker (one per panel) that posts :class:`PageLoaded`; a page
 older than what is on screen is dropped, and rows are patched in place (tablesync). A worker
 that fails shows its error on the status line, like a failed query, and the next reload tries
-again.
+again; the error is also shown whole, wrapped, under the status line.
+
+The loaded rows can be sorted by a column (:meth:`TablePanel.cycle_sort`) and filtered by text;
+a filter that looks like an id of the table's key type also asks the server for that row
+(the table's ``find`` query), so a search by id reaches every row, not only the loaded ones.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from textual.containers import Vertical
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, get_current_worker
 
+from opsconsole import sanitize
 from opsconsole.catalog import TableSpec
 from opsconsole.checks.monitor import ConnectionLost
 from opsconsole.checks.tables import Cursor, Page
@@ -59,6 +64,15 @@ class RowsTable(DataTable[Text]):
         return super().render_lines(crop)
 
 
+@dataclass
+class RowFound(Message, bubble=False):
+    """A search by id came back (posted to its panel): the row, or None, or an error."""
+
+    row_id: Any
+    row: dict[str, Any] | None
+    error: str | None = None
+
+
 class TablePanel(WorkerFailures, Vertical):
     """A status line and a DataTable over one keyset-paged TableSpec.
 
@@ -73,6 +87,18 @@ class TablePanel(WorkerFailures, Vertical):
         """A page was applied to the panel, or its load failed (bubbles to the screen)."""
 
         panel: TablePanel
+
+    DEFAULT_CSS = """
+    TablePanel > .panel-error {
+        height: auto;
+        max-height: 6;
+        color: $text-error;
+        display: none;
+    }
+    TablePanel > .panel-error.-shown {
+        display: block;
+    }
+    """
 
     def __init__(
         self, ctx: ConsoleContext, spec: TableSpec, params: dict[str, Any] | None = None, **kw: Any
@@ -89,11 +115,19 @@ class TablePanel(WorkerFailures, Vertical):
         self._applied = 0
         self._loading_more = False
         self._columns = [c.name for c in spec.columns]
+        self.sort_by: str | None = None
+        self.sort_desc = False
+        self.found: dict[str, Any] | None = None  # the row a search by id found on the server
+        self.finding: Any = None  # the id being searched (None: no search)
+        self.find_error: str | None = None
+        self.searched: Any = None  # the id whose search came back
 
     def compose(self) -> ComposeResult:
         """Status line above the table; the columns exist before any page can arrive (a page
         that came before the columns would be drawn at the width of their labels)."""
         yield TextLine(classes="panel-status")
+        yield TextLine(classes="panel-view")
+        yield Static("", classes="panel-error", markup=False)
         table = RowsTable(cursor_type="row", zebra_stripes=True)
         for column in self.spec.columns:
             label = Text(column.title or column.name)
@@ -175,27 +209,106 @@ class TablePanel(WorkerFailures, Vertical):
             self.show_rows()
         self.post_message(self.Loaded(self))
 
+    def shown_rows(self) -> list[dict[str, Any]]:
+        """The rows to show: the loaded ones sorted, then the row found by id (list[dict])."""
+        rows = list(self.rows)
+        if self.sort_by is not None:
+            name = self.sort_by
+            rows.sort(key=lambda r: cells.sort_key(r.get(name)), reverse=self.sort_desc)
+            if self.sort_desc:  # None stays last either way
+                rows.sort(key=lambda r: r.get(name) is None)
+        if self.found is not None and cells.row_key(self.found) not in {
+            cells.row_key(r) for r in rows
+        }:
+            rows.insert(0, self.found)
+        return rows
+
     def show_rows(self) -> None:
-        """Render the loaded rows (filtered) into the table, patching in place."""
+        """Render the loaded rows (sorted, filtered) into the table, patching in place."""
         now = self.ctx.clock()
+        rows = self.shown_rows()
+        tails = cells.id_tails(self.spec.columns, rows)
         wanted = []
-        for row in self.rows:
-            row_cells = cells.row_cells(self.spec.columns, row, now)
-            if not self.filter or cells.matches(row_cells, self.filter):
+        for row in rows:
+            row_cells = cells.row_cells(self.spec.columns, row, now, tails)
+            if (not self.filter or row is self.found or cells.matches(row_cells, self.filter)
+                    or str(row.get("id")) == self.filter.strip()):
                 wanted.append((cells.row_key(row), row_cells))
         sync_rows(self.table, wanted, self._columns)
         self._show_status()
 
     def set_filter(self, text: str) -> None:
-        """Show only rows containing ``text`` (case-insensitive; "" shows all)."""
-        if text != self.filter:
-            self.filter = text
-            self.show_rows()
+        """Show only rows containing ``text`` (case-insensitive; "" shows all).
+
+        Text that looks like an id of the table's key type (and a table with a ``find``
+        query) also asks the server for that row: it is shown even when not loaded.
+        """
+        if text == self.filter:
+            return
+        self.filter = text
+        row_id = cells.as_id(self.spec.columns, text) if self.spec.find else None
+        if row_id != self.finding:
+            self.finding, self.found, self.find_error = row_id, None, None
+            if row_id is not None:
+                self._find(row_id)
+        self.show_rows()
+
+    @property
+    def searches_by_id(self) -> bool:
+        """Whether an id typed in the filter is looked up in the whole table (bool)."""
+        return self.spec.find is not None
+
+    def filter_hint(self) -> str:
+        """What ``/`` does here, for the filter bar's placeholder (str)."""
+        more = " (more on the server)" if self.next else ""
+        hint = f"filter the {len(self.rows)} loaded rows{more}"
+        if self.searches_by_id:
+            hint += "; an id searches the whole table"
+        return hint + " · enter keeps, esc clears"
+
+    @work(thread=True, exclusive=True, group="find", exit_on_error=False)
+    def _find(self, row_id: Any) -> None:
+        try:
+            page = self.ctx.find_row(self.spec, row_id)
+        except ConnectionLost as exc:
+            self.post_message(RowFound(row_id, None, exc.message))
+            return
+        self.post_message(RowFound(row_id, page.rows[0] if page.rows else None, page.error))
+
+    @on(RowFound)
+    def _row_found(self, message: RowFound) -> None:
+        if message.row_id != self.finding:
+            return  # the filter changed since
+        self.found, self.searched = message.row, message.row_id
+        self.find_error = message.error
+        self.show_rows()
+
+    def cycle_sort(self) -> None:
+        """Sort the loaded rows by the next column: each column ascending, then descending,
+        then the query's own order again."""
+        names = self._columns
+        if self.sort_by is None:
+            self.sort_by, self.sort_desc = names[0], False
+        elif not self.sort_desc:
+            self.sort_desc = True
+        else:
+            index = names.index(self.sort_by) + 1
+            self.sort_by, self.sort_desc = (names[index], False) if index < len(names) else (
+                None, False)
+        self.show_rows()
+
+    def sort_label(self) -> str | None:
+        """``age ↓``: the sort column's title and direction, or None (the query's order)."""
+        if self.sort_by is None:
+            return None
+        column = next(c for c in self.spec.columns if c.name == self.sort_by)
+        return f"{column.title or column.name} {'↓' if self.sort_desc else '↑'}"
 
     def selected_row(self) -> dict[str, Any] | None:
         """The raw row under the cursor (dict), or None."""
         key = cursor_key(self.table)
-        return next((r for r in self.rows if cells.row_key(r) == key), None)
+        rows = self.rows if self.found is None else [self.found, *self.rows]
+        return next((r for r in rows if cells.row_key(r) == key), None)
 
     @on(DataTable.RowHighlighted)
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
@@ -203,17 +316,14 @@ class TablePanel(WorkerFailures, Vertical):
             self.load_more()
 
     def status_text(self) -> Text:
-        """The status line: row count, more/filter, or the error and the age of the last data."""
+        """The status line: row count and more, or the error and the age of the last data."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(self.spec.title, style="bold")
         if not self.loaded:
             text.append(" · loading…")
             return text
-        shown = self.table.row_count if self.is_mounted else len(self.rows)
         more = ", more below" if self.next else ""
         text.append(f" · {len(self.rows)} rows{more}")
-        if self.filter:
-            text.append(f" · filter “{self.filter}”: {shown} shown", style="bold")
         if self.duration_ms >= SLOW_QUERY_MS:
             text.append(f" · slow query {self.duration_ms / 1000:.1f} s", style="bold yellow")
         if self.error:
@@ -224,5 +334,36 @@ class TablePanel(WorkerFailures, Vertical):
                 text.append(" · showing data " + cells.age_text(age))
         return text
 
+    def view_text(self) -> Text:
+        """The line under the status while the rows are sorted or filtered ("" otherwise):
+        ``sorted by age ↓ · filter “x”: 3 shown of 50 loaded · found by id``."""
+        text = Text(no_wrap=True, overflow="ellipsis", style="bold")
+        parts = []
+        sort = self.sort_label()
+        if sort:
+            parts.append(f"sorted by {sort}")
+        if self.filter:
+            shown = self.table.row_count if self.is_mounted else len(self.rows)
+            needle = sanitize.clean(self.filter, 12 if self.finding is not None else 40)
+            parts.append(f"filter “{needle}”: {shown} shown of {len(self.rows)} loaded")
+            if self.finding is not None:
+                parts.append(self._search_state())
+        text.append(" · ".join(parts))
+        return text
+
+    def _search_state(self) -> str:
+        if self.searched != self.finding:
+            return "searching by id…"
+        if self.found is not None:
+            return "found by id"
+        return "id search failed" if self.find_error else "no such id"
+
     def _show_status(self) -> None:
         self.query_one(".panel-status", TextLine).set_text(self.status_text())
+        view = self.query_one(".panel-view", TextLine)
+        view.set_text(self.view_text())
+        view.display = bool(view.text.plain)
+        error = self.query_one(".panel-error", Static)
+        if self.error:
+            error.update(Text(sanitize.clean(self.error, None)))
+        error.set_class(bool(self.error), "-shown")

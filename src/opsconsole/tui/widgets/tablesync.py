@@ -3,7 +3,8 @@
 Rows are diffed by key: unchanged cells are left alone, changed cells are updated, vanished rows
 removed and new rows appended, all inside one ``batch_update``. Only when the order itself changed
 (e.g. a new row at the top of a newest-first list) is the table rebuilt, and then the cursor is
-put back on the same row.
+put back on the same row, or kept on the first row when it was there (the newest row of a
+newest-first list stays under the cursor as rows arrive).
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ def _rebuild(table: DataTable[Text], rows: Sequence[Row]) -> None:
     if not rows:
         return
     order = [k for k, _ in rows]
-    index = order.index(keep) if keep in order else min(old_row, len(rows) - 1)
+    if old_row == 0:  # on the first row: stay on the first (the newest, as rows arrive)
+        index = 0
+    else:
+        index = order.index(keep) if keep in order else min(old_row, len(rows) - 1)
     table.move_cursor(row=index, animate=False, scroll=False)
     table.scroll_to(y=scroll_y, animate=False, immediate=True)
