@@ -11,6 +11,7 @@ failed or timed-out query is UNKNOWN with the error. Nothing here imports Textua
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -213,6 +214,7 @@ def run_all(
     return results
 
 
+LOST = "connection lost"  # how describe_query_error starts for a lost session
 SLOW_GUESS_MS = 1000.0  # the expected duration of a never-run slow-cadence check, for ordering
 
 
@@ -249,7 +251,13 @@ def _run_concurrently(
 
     def one(session: Connection, index: int) -> CheckResult:
         screen, spec = selected[index]
-        return run_check(session, catalog, None, screen, spec, clock=clock, report=report)
+        result = run_check(session, catalog, None, screen, spec, clock=clock, report=report)
+        if (result.error or "").startswith(LOST):
+            # libpq may not have marked it broken yet: closed, the pool runs the check again
+            # on another session (a session the server closed while idle is not its fault)
+            with contextlib.suppress(Exception):
+                session.close()
+        return result
 
     def lost(index: int) -> CheckResult:
         screen, spec = selected[index]

@@ -161,7 +161,9 @@ class CheckPool:
         Args:
             fn: runs one item on a session; must not raise for an item's own failure (it
                 returns a result saying so). A session that ``fn`` leaves broken takes no
-                further item.
+                further item, and its item runs again on another session (an idle session the
+                server closed is no fault of the item's); when no session is left, the item
+                keeps ``fn``'s result.
             items: what to run.
             first: the caller's session, used in the caller's thread.
             jobs: sessions at most, ``first`` included (int ≥ 1).
@@ -173,18 +175,30 @@ class CheckPool:
         results: list[R | None] = [None] * len(items)
         done = [False] * len(items)
         taken = iter(range(len(items)))
+        again: list[int] = []  # items whose session broke under them: again elsewhere
         take_lock = threading.Lock()
 
         def next_index() -> int | None:
             with take_lock:
-                return next(taken, None)
+                return again.pop(0) if again else next(taken, None)
+
+        def gone(conn: db.Connection) -> bool:
+            return bool(conn.closed or conn.broken)
 
         def work(conn: db.Connection) -> None:
-            while not (conn.closed or conn.broken):
+            while not gone(conn):
                 index = next_index()
                 if index is None:
                     return
-                results[index] = fn(conn, items[index])
+                result = fn(conn, items[index])
+                if gone(conn):
+                    # e.g. an idle session the server closed: not the item's fault; another
+                    # session runs it, if one is left (each session breaks once: this ends)
+                    with take_lock:
+                        again.append(index)
+                        results[index] = result  # what stands if none is left
+                    return
+                results[index] = result
                 done[index] = True
 
         def extra() -> None:
@@ -205,5 +219,5 @@ class CheckPool:
         finally:
             for thread in threads:
                 thread.join()
-        return [r if ok else lost(item)  # type: ignore[misc]
+        return [r if ok or r is not None else lost(item)  # type: ignore[misc]
                 for r, ok, item in zip(results, done, items, strict=True)]
