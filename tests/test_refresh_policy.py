@@ -33,3 +33,19 @@ def test_a_slow_database_gets_one_query_at_a_time_until_it_recovers() -> None:
                     (5.0, 3), (5.0, 3)]  # the checks took at most half the base interval
     # while backed off no refresh runs on more than one session
     assert all(jobs == 1 for interval, jobs in seen if interval > base)
+
+
+def test_the_header_tick_repaints_only_the_changed_cells() -> None:
+    from rich.text import Text
+
+    from opsconsole.tui.widgets.header import changed_cells
+
+    assert changed_cells(Text("8s old "), Text("9s old ")) == (0, 1)
+    assert changed_cells(Text("18s old "), Text("19s old ")) == (1, 2)
+    assert changed_cells(Text("19s old "), Text("20s old ")) == (0, 2)
+    assert changed_cells(Text("9s old "), Text("9s old ")) == (0, 0)
+    assert changed_cells(Text("9s old "), Text("10s old ")) is None  # another width: whole
+    assert changed_cells(Text("1m 0s old "), Text("1m 0s old ", style="bold")) is None
+    assert changed_cells(Text("WRITES ON 14:59"), Text("WRITES ON 14:58")) == (14, 15)
+    assert changed_cells(Text("a…"), Text("b…")) == (0, 1)
+    assert changed_cells(Text("日本"), Text("日木")) is None  # wide characters: whole
