@@ -11,10 +11,11 @@ What is used:
   ``db init``, ``db seed``, ``action backfill-all``; the Overview's totals line that says the
   first data is drawn;
 - API: ``catalog.load``, ``connection.db.connect``, ``catalog.introspect.inspect``,
-  ``checks.run_all`` / ``run_check`` / ``utc_now``, the catalog's checks, tables and named
-  queries, ``actions.common.DEFAULT_BATCH_SIZE``, the embedded server and demo setup
-  (``demo.server.start``, ``demo.setup``), the TUI app for the headless start-up phases, and
-  ``tests/plans.py`` (``explain``, ``seq_scans``) for the scale inspection.
+  ``checks.run_all`` / ``run_check`` / ``utc_now``, ``checks.pool.CheckPool`` (``--jobs``),
+  the catalog's checks, tables and named queries, ``actions.common.DEFAULT_BATCH_SIZE``, the
+  embedded server and demo setup (``demo.server.start``, ``demo.setup``), the TUI app for the
+  headless start-up phases, and ``tests/plans.py`` (``explain``, ``seq_scans``) for the scale
+  inspection.
 """
 
 from __future__ import annotations
@@ -174,16 +175,35 @@ def run_check(conn: Connection, cat: Catalog, schema: Schema, check: Any) -> dic
             "ms": r.duration_ms}
 
 
-def refresh_once(dsn: str, cat: Catalog) -> dict[str, Any]:
+def default_jobs() -> int:
+    """How many sessions ``opsconsole check`` runs its checks on by default (1 before the
+    checks pool, issue 13)."""
+    try:
+        from opsconsole.checks import pool
+    except ImportError:
+        return 1
+    return int(pool.DEFAULT_JOBS)
+
+
+def refresh_once(dsn: str, cat: Catalog, jobs: int | None = None) -> dict[str, Any]:
     """One refresh as ``opsconsole check`` runs it: connect, verify the catalog (the server
     prepares every statement; cached per process, so only the first refresh pays it in full),
-    run_all, close."""
+    run_all — on ``jobs`` sessions (default: check's default), the pool's extra sessions
+    opened inside run_all as check opens them — close."""
+    jobs = default_jobs() if jobs is None else jobs
     t0 = time.perf_counter()
     conn = _db.connect(dsn)  # read-only, statement_timeout 5 s, application_name opsconsole
     t1 = time.perf_counter()
     report = _verify.verified(conn, cat)
     t2 = time.perf_counter()
-    results = _checks.run_all(conn, cat, report=report)
+    if jobs > 1:
+        from opsconsole.checks.pool import CheckPool
+
+        with CheckPool(dsn, size=jobs - 1, statement_timeout_ms=_db.DEFAULT_STATEMENT_TIMEOUT_MS
+                       ) as pool:
+            results = _checks.run_all(conn, cat, report=report, pool=pool, jobs=jobs)
+    else:
+        results = _checks.run_all(conn, cat, report=report)
     t3 = time.perf_counter()
     conn.close()
     t4 = time.perf_counter()
@@ -193,6 +213,7 @@ def refresh_once(dsn: str, cat: Catalog) -> dict[str, Any]:
         "introspect_ms": (t2 - t1) * 1000,
         "run_all_ms": (t3 - t2) * 1000,
         "close_ms": (t4 - t3) * 1000,
+        "jobs": jobs,
         "checks": outcomes(results),
     }
 

@@ -210,3 +210,27 @@ def test_command_index_skips_every_value_option() -> None:
     argv = ["--dsn", "x", "--dsn-file", "f", "--profile", "p", "--catalog", "c", "action", "n"]
     assert _command_index(argv) == 8
     assert _command_index(["--dsn=x", "check"]) == 1
+
+
+def test_check_jobs_given_before_or_after_and_refused_elsewhere(
+        seeded_dsn: str, isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_profile(isolated, "target", seeded_dsn)
+    seen = []
+    for jobs in ("1", "3"):
+        for argv in both_ways(["check"], ["--profile", "target", "--jobs", jobs],
+                              ["--only", "moderation", "--format", "json"]):
+            code, out, err = run(capsys, *argv)
+            doc = json.loads(out)
+            assert doc["target"]["dbname"] == dbname(seeded_dsn), (argv, err)
+            assert code == doc["exit_code"], argv
+            seen.append([(c["id"], c["status"]) for c in doc["checks"]])
+    assert all(s == seen[0] for s in seen)  # --jobs 1 and 3, before or after: the same
+    for bad in ("0", "9", "x"):
+        for argv in both_ways(["check"], ["--profile", "target", "--jobs", bad]):
+            code, _, err = run(capsys, *argv)
+            assert code == 3 and "--jobs" in one_line(err), argv
+    for command in (["doctor"], ["tui"]):
+        for argv in both_ways(command, ["--profile", "target", "--jobs", "2"]):
+            code, _, err = run(capsys, *argv)
+            assert code == 2 and "--jobs: only `opsconsole check` takes it" in one_line(err)
+    assert _command_index(["--jobs", "2", "check"]) == 2

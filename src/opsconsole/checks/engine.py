@@ -11,13 +11,14 @@ failed or timed-out query is UNKNOWN with the error. Nothing here imports Textua
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -28,6 +29,9 @@ from opsconsole.catalog.model import AGGREGATES
 from opsconsole.catalog.verify import CatalogReport, verified
 from opsconsole.catalog.vocabulary import Vocabulary
 from opsconsole.connection.db import Connection, describe_error
+
+if TYPE_CHECKING:
+    from opsconsole.checks.pool import CheckPool
 
 Clock = Callable[[], datetime]
 
@@ -160,8 +164,10 @@ def run_all(
     clock: Clock | None = None,
     previous: Mapping[str, CheckResult] | None = None,
     report: CatalogReport | None = None,
+    pool: CheckPool | None = None,
+    jobs: int = 1,
 ) -> list[CheckResult]:
-    """Run every check (or those selected by ``only``), in catalog order.
+    """Run every check (or those selected by ``only``); results in catalog order.
 
     Args:
         schema: unused (see :func:`run_check`).
@@ -171,9 +177,16 @@ def run_all(
             checks refresh on a slower cadence.
         report: the catalog verified on this database (default: :func:`verified`, which
             costs one fingerprint query while the schema is unchanged).
+        pool: extra sessions (:class:`~opsconsole.checks.pool.CheckPool`) for ``jobs > 1``.
+        jobs: sessions at most, ``conn`` included (1 = every check on ``conn``, one after the
+            other). With more, the checks are independent statements run side by side on
+            ``conn`` and the pool's sessions, the slowest first (by the previous duration,
+            else the slow-cadence checks first); the results, and their values, are the same
+            as with 1, in catalog order.
 
     Returns:
-        list[CheckResult]; once the connection is lost the remaining checks are UNKNOWN.
+        list[CheckResult]; once the connection is lost the remaining checks are UNKNOWN
+        (with ``jobs > 1``: those no session could run).
 
     Raises:
         psycopg.OperationalError: the connection was lost while verifying.
@@ -186,6 +199,9 @@ def run_all(
             now = (clock or utc_now)()
             return [_unknown(screen, spec, got, now=now) for screen, spec in selected]
         report = got
+    if pool is not None and jobs > 1 and not (conn.closed or conn.broken):
+        return _run_concurrently(conn, catalog, selected, clock=clock, previous=previous or {},
+                                 report=report, pool=pool, jobs=jobs)
     for screen, spec in selected:
         if conn.closed or conn.broken:
             results.append(_unknown(screen, spec, "connection lost", now=(clock or utc_now)()))
@@ -194,6 +210,60 @@ def run_all(
         results.append(kept or run_check(conn, catalog, schema, screen, spec, clock=clock,
                                          report=report))
     return results
+
+
+LOST = "connection lost"  # how db.describe_error starts for a lost session
+SLOW_GUESS_MS = 1000.0  # the expected duration of a never-run slow-cadence check, for ordering
+
+
+def _run_concurrently(
+    conn: Connection,
+    catalog: Catalog,
+    selected: list[tuple[ScreenSpec, CheckSpec]],
+    *,
+    clock: Clock | None,
+    previous: Mapping[str, CheckResult],
+    report: CatalogReport | None,
+    pool: CheckPool,
+    jobs: int,
+) -> list[CheckResult]:
+    """:func:`run_all`'s checks on up to ``jobs`` sessions; results in catalog order."""
+    results: dict[int, CheckResult] = {}
+    todo: list[int] = []
+    for index, (_, spec) in enumerate(selected):
+        kept = _still_fresh(spec, previous.get(spec.id), (clock or utc_now)())
+        if kept is not None:
+            results[index] = kept
+        else:
+            todo.append(index)
+
+    def expected_ms(index: int) -> float:
+        spec = selected[index][1]
+        last = previous.get(spec.id)
+        if last is not None and last.status is not Status.UNKNOWN:
+            return last.duration_ms
+        return SLOW_GUESS_MS if spec.cadence_s is not None else 0.0
+
+    # longest first: the run ends about when its longest statement does (catalog order on ties)
+    todo.sort(key=lambda i: (-expected_ms(i), i))
+
+    def one(session: Connection, index: int) -> CheckResult:
+        screen, spec = selected[index]
+        result = run_check(session, catalog, None, screen, spec, clock=clock, report=report)
+        if (result.error or "").startswith(LOST):
+            # libpq may not have marked it broken yet: closed, the pool runs the check again
+            # on another session (a session the server closed while idle is not its fault)
+            with contextlib.suppress(Exception):
+                session.close()
+        return result
+
+    def lost(index: int) -> CheckResult:
+        screen, spec = selected[index]
+        return _unknown(screen, spec, "connection lost", now=(clock or utc_now)())
+
+    ran = pool.map(one, todo, first=conn, jobs=jobs, lost=lost)
+    results.update(zip(todo, ran, strict=True))
+    return [results[i] for i in range(len(selected))]
 
 
 def verify_or_reason(conn: Connection, catalog: Catalog) -> CatalogReport | str:

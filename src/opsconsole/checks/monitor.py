@@ -19,6 +19,7 @@ import psycopg
 
 from opsconsole.catalog import Catalog, introspect
 from opsconsole.catalog.introspect import SchemaInfo
+from opsconsole.checks.pool import MAX_JOBS, CheckPool
 from opsconsole.connection import db
 from opsconsole.errors import ConnectionFailed
 
@@ -49,6 +50,8 @@ class Monitor:
         self._timeout_ms = statement_timeout_ms
         self._lock = threading.Lock()
         self._conn: db.Connection | None = None
+        self._pool: CheckPool | None = None  # the checks' extra sessions (call_checks)
+        self._pool_lock = threading.Lock()
         self.schema: SchemaInfo | None = None  # no longer read: see the module docstring
         self.info: db.ServerInfo | None = None
 
@@ -71,14 +74,42 @@ class Monitor:
                 raise ConnectionLost("connection lost: the server closed the session")
             return out
 
+    def call_checks(
+        self, fn: Callable[[db.Connection, CheckPool | None, int], T], jobs: int
+    ) -> T:
+        """Run ``fn(conn, pool, jobs)`` with the session (as :meth:`call`) and, for ``jobs > 1``,
+        the checks pool: up to ``jobs - 1`` more read-only sessions with the same settings,
+        opened when first needed and kept open (so the checks use ``jobs`` sessions at most;
+        ``jobs`` 1 or less: ``pool`` is None and everything runs on the session, as before).
+
+        Raises:
+            ConnectionLost: as :meth:`call` (a pool session that breaks only costs its checks,
+                which come back UNKNOWN).
+        """
+        jobs = max(1, min(jobs, MAX_JOBS))
+        pool = self._checks_pool() if jobs > 1 else None
+        return self.call(lambda conn, _schema: fn(conn, pool, jobs))
+
+    def _checks_pool(self) -> CheckPool:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = CheckPool(self._dsn, size=MAX_JOBS - 1,
+                                       statement_timeout_ms=self._timeout_ms)
+            return self._pool
+
     def close(self, timeout_s: float = 1.0) -> None:
-        """Close the session (waits up to ``timeout_s`` for a running query)."""
+        """Close the session and the checks pool (waits up to ``timeout_s`` for a running
+        query)."""
         got = self._lock.acquire(timeout=timeout_s)
         try:
             self._drop()
         finally:
             if got:
                 self._lock.release()
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     def _ensure(self) -> tuple[db.Connection, SchemaInfo | None]:
         if self._conn is not None and not (self._conn.closed or self._conn.broken):

@@ -153,6 +153,6 @@ def fetch_row(
     try:
         rows = conn.execute(query.sql.encode(), {"id": row_id}).fetchall()
     except psycopg.Error as exc:
-        return Page(error=describe_query_error(exc),
+        return Page(error=describe_error(exc, location=catalog.location(spec.find)),
                     duration_ms=(time.perf_counter() - started) * 1000)
     return Page(rows=rows[:1], duration_ms=(time.perf_counter() - started) * 1000)

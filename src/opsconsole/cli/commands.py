@@ -185,6 +185,7 @@ def check_command(args: argparse.Namespace) -> int:
     error document on stdout (or ``--output``) and one line on stderr.
     """
     from opsconsole import checks
+    from opsconsole.checks.pool import DEFAULT_JOBS
     from opsconsole.render import report
 
     started = time.monotonic()
@@ -198,8 +199,9 @@ def check_command(args: argparse.Namespace) -> int:
         timeout_ms = resolved.statement_timeout_ms
         if args.timeout:
             timeout_ms = max(1, min(timeout_ms, int(args.timeout * 1000)))
+        jobs = given(args, "jobs") or DEFAULT_JOBS
         results = db.run_with_deadline(
-            lambda deadline: _run_checks(deadline, monitor, cat, only, timeout_ms),
+            lambda deadline: _run_checks(deadline, monitor, cat, only, timeout_ms, jobs=jobs),
             deadline_s,
             dsn.target(monitor).label(),
             started=started,
@@ -285,12 +287,20 @@ def _only(cat: Catalog, names: list[str] | None) -> list[str] | None:
 
 
 def _run_checks(deadline: db.Deadline, monitor_dsn: str, cat: Catalog, only: list[str] | None,
-                timeout_ms: int) -> list[CheckResult]:
+                timeout_ms: int, *, jobs: int = 1) -> list[CheckResult]:
+    """Every check on one session (``jobs`` 1), or on it and ``jobs - 1`` more at once, all
+    watched by the deadline; results in catalog order either way."""
     from opsconsole import checks
 
     try:
         with db.connect(monitor_dsn, statement_timeout_ms=timeout_ms, deadline=deadline) as conn:
-            return checks.run_all(conn, cat, only=only)  # verifies the catalog first
+            if jobs <= 1:
+                return checks.run_all(conn, cat, only=only)  # verifies the catalog first
+            from opsconsole.checks.pool import CheckPool
+
+            with CheckPool(monitor_dsn, size=jobs - 1, statement_timeout_ms=timeout_ms,
+                           deadline=deadline) as pool:
+                return checks.run_all(conn, cat, only=only, pool=pool, jobs=jobs)
     except psycopg.Error as exc:  # lost while the server verified the statements
         first = (str(exc).strip().splitlines() or ["unknown error"])[0]
         raise ConnectionFailed(

@@ -38,6 +38,7 @@ exit codes: check follows the monitoring-plugin convention (0 OK, 1 WARNING, 2 C
 5 on a database failure. See `opsconsole action --help` for actions.
 """
 MAX_TIMEOUT_S = 3600.0
+DEFAULT_JOBS, MAX_JOBS = 3, 8  # check --jobs (opsconsole.checks.pool, not imported here: fast)
 MIN_WIDTH, MAX_WIDTH = 20, 1000  # check --width
 INTERNAL_ERROR = 70  # EX_SOFTWARE, for other commands; check still says 3 (UNKNOWN)
 
@@ -71,7 +72,22 @@ def connection_options() -> _Parser:
     add("--profile", default=argparse.SUPPRESS, help="profile name from the config file")
     add("--catalog", type=Path, default=argparse.SUPPRESS, metavar="DIR",
         help="folder holding queries/ and screens/ (default: the shipped ones)")
+    parent.add_argument_group("checks (before or after the command)").add_argument(
+        "--jobs", type=jobs_count, default=argparse.SUPPRESS, metavar="N",
+        help=f"check: run independent checks on up to N read-only sessions at once (1 to "
+             f"{MAX_JOBS}; default {DEFAULT_JOBS}; 1: one session, one check after the other)")
     return parent
+
+
+def jobs_count(text: str) -> int:
+    """argparse type of ``--jobs``: a number of sessions, 1 to MAX_JOBS (int)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of sessions") from None
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_JOBS} sessions (got {value})")
+    return value
 
 
 def timeout_seconds(text: str) -> float:
@@ -244,7 +260,7 @@ def _run(args_list: list[str], command: str) -> int:
     return _dispatch(args)
 
 
-_VALUE_OPTIONS = {"--dsn", "--dsn-file", "--profile", "--catalog"}
+_VALUE_OPTIONS = {"--dsn", "--dsn-file", "--profile", "--catalog", "--jobs"}
 
 
 def _command_index(args: list[str]) -> int | None:
@@ -317,6 +333,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = getattr(args, "command", None) or "tui"
     if command not in handlers:
         raise BadInput(f"unknown command {command}: see `opsconsole --help`")
+    if command != "check" and getattr(args, "jobs", None) is not None:
+        raise BadInput(f"--jobs: only `opsconsole check` takes it (not {command}); the console "
+                       f"runs its checks on up to {DEFAULT_JOBS} sessions and on one when the "
+                       "database is slow")
     return handlers[command](args)
 
 

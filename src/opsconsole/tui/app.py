@@ -270,8 +270,11 @@ class OpsConsoleApp(WorkerFailures, App[int]):
             return
         started = time.monotonic()
         fast, slow = refresh.split_due(self.catalog, previous, self.clock(), force=force)
+        # up to 3 sessions; one while backed off (slow queries) or failing
+        jobs = refresh.concurrency(self.interval_s, self.base_interval_s,
+                                   failures=self._failures)
         try:
-            first = self.monitor.call(self._runner(fast, previous)) if fast else []
+            first = self.monitor.call_checks(self._runner(fast, previous), jobs) if fast else []
             if slow and first and not worker.is_cancelled:
                 stand_in = [previous[i] for i in slow if i in previous]
                 early = refresh.in_order(self.catalog, first, stand_in)
@@ -279,7 +282,7 @@ class OpsConsoleApp(WorkerFailures, App[int]):
                                                   time.monotonic() - started, partial=True))
             # forced: no previous result stands in, so run_all runs them all
             again = {} if force else previous
-            rest = self.monitor.call(self._runner(slow, again)) if slow else []
+            rest = self.monitor.call_checks(self._runner(slow, again), jobs) if slow else []
         except ConnectionLost as exc:
             self.post_message(DatabaseUnavailable(generation, exc.message))
             return
@@ -289,9 +292,9 @@ class OpsConsoleApp(WorkerFailures, App[int]):
                                               time.monotonic() - started))
 
     def _runner(self, only: list[str], previous: dict[str, CheckResult]) -> Any:
-        def call(conn: Any, schema: Any) -> list[CheckResult]:
-            return checks.run_all(conn, self.catalog, schema, only=only, clock=self.clock,
-                                  previous=previous)
+        def call(conn: Any, pool: Any, jobs: int) -> list[CheckResult]:
+            return checks.run_all(conn, self.catalog, only=only, clock=self.clock,
+                                  previous=previous, pool=pool, jobs=jobs)
 
         return call
 

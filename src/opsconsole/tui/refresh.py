@@ -1,5 +1,6 @@
 """The refresh policy of the console, as pure functions (no Textual, no I/O): which checks run
-first, which after, how the interval backs off and how long to wait after a failure."""
+first, which after, how the interval backs off, on how many sessions the checks run, and how long
+to wait after a failure."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from opsconsole.catalog import Catalog
 from opsconsole.checks import CheckResult, Status
 
 MAX_INTERVAL_S = 60.0
+CHECK_SESSIONS = 3
+"""Sessions the console's checks use at most while the database answers quickly (int)."""
 
 
 def split_due(
@@ -51,6 +54,21 @@ def next_interval(duration_s: float, interval_s: float, base_s: float) -> float:
     if duration_s <= 0.5 * base_s:
         return base_s
     return interval_s
+
+
+def concurrency(interval_s: float, base_s: float, max_jobs: int = CHECK_SESSIONS, *,
+                failures: int = 0) -> int:
+    """On how many sessions the next refresh runs its checks (int, 1..``max_jobs``).
+
+    ``max_jobs`` while the refresh runs at its base interval; 1 once it backed off
+    (:func:`next_interval`: the checks took more than half the interval, i.e. queries got slow)
+    or after a failed refresh, so a struggling database never sees more than one console query
+    at a time (the checks then share the one session with the tables). Back at the base
+    interval (the checks took at most half of it again), the concurrency comes back too.
+    """
+    if failures > 0 or interval_s > base_s:
+        return 1
+    return max(1, max_jobs)
 
 
 def retry_delay(interval_s: float, failures: int) -> float:

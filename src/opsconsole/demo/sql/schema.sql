@@ -228,6 +228,10 @@ CREATE INDEX event_guests_removed_idx
   ON public.event_guests (id) WHERE removed_at IS NOT NULL;
 CREATE INDEX event_guests_unlinked_idx
   ON public.event_guests (id) WHERE user_id IS NULL AND removed_at IS NULL;
+-- console: deliveries.null_user_causes, every guest's linkage state in id order, so the deliveries
+-- with NULL user_id, counted per guest, are merge-joined with it index-only in one pass.
+CREATE INDEX event_guests_state_idx
+  ON public.event_guests (id) INCLUDE (user_id, removed_at);
 
 CREATE TABLE public.user_link_audit (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

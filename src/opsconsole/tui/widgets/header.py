@@ -4,9 +4,10 @@ Line 1: profile and environment (production as a red banner), target ``user@host
 password), server version; on the right, read-only or the write-mode time left. Line 2:
 connection state (reconnecting, paused, a failed refresh), replica lag and the refresh
 interval; on the right, the age of the data. Each part is its own one-line widget, so the
-once-a-second tick repaints only the few cells of the age (and of the write-mode countdown),
-never a whole line; the right-hand parts are as wide as their text, and only a change of that
-width lays the line out again. The header watches the app's ``header_state``.
+once-a-second tick repaints only the cells of the age (a widget of its own) and of the
+write-mode countdown whose character changed (:class:`TickLine`), never a whole line; the
+right-hand parts are as wide as their text, and only a change of that width lays the line out
+again. The header watches the app's ``header_state``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
 
 from opsconsole.checks import CheckResult, Status
 from opsconsole.render.cells import STATUS_STYLE, age_text
@@ -105,9 +107,15 @@ def state_text(state: HeaderState) -> Text:
 
 def data_age_text(state: HeaderState) -> Text:
     """Line 2, right: ``data 3s old`` (Text)."""
+    return Text.assemble(*data_age_parts(state), no_wrap=True, justify="right")
+
+
+def data_age_parts(state: HeaderState) -> tuple[Text, Text]:
+    """Line 2, right, in its two widgets: ``data `` and the ticking age ``3s old `` (``no data
+    yet `` and an empty text before the first refresh)."""
     if state.data_age_s is None:
-        return Text("no data yet ", no_wrap=True, justify="right")
-    return Text(f"data {age_text(state.data_age_s)} ", no_wrap=True, justify="right")
+        return Text("no data yet ", no_wrap=True), Text(no_wrap=True)
+    return Text("data ", no_wrap=True), Text(age_text(state.data_age_s) + " ", no_wrap=True)
 
 
 def line_one(state: HeaderState) -> Text:
@@ -129,6 +137,39 @@ def _lag(result: CheckResult | None) -> Text:
     return Text(f"lag {result.value:.1f}s", style=style)
 
 
+def changed_cells(old: Text, new: Text) -> tuple[int, int] | None:
+    """The cells ``[start, end)`` where ``new`` differs from ``old``, when only characters
+    changed, one cell each (same length, same styles and spans: e.g. "data 8s old" becoming
+    "data 9s old" gives (5, 6)); None when the whole line must be drawn again (another length,
+    other styles, a wide character). ``(0, 0)``: nothing differs."""
+    if (len(old.plain) != len(new.plain) or old.cell_len != len(old.plain)
+            or new.cell_len != len(new.plain) or old.style != new.style
+            or old.spans != new.spans or old.justify != new.justify):
+        return None
+    diff = [i for i, (a, b) in enumerate(zip(old.plain, new.plain, strict=True)) if a != b]
+    return (diff[0], diff[-1] + 1) if diff else (0, 0)
+
+
+class TickLine(TextLine):
+    """The ticking part of the header (the data age, the write-mode countdown): a one-line
+    widget that sends the terminal only the cells whose character changed ("data 8s old" to
+    "data 9s old" is one cell, about 40 bytes), not its whole text; a text of another length
+    or style is drawn whole (and, being ``fit``, lays the line out again)."""
+
+    def set_text(self, text: Text) -> bool:
+        """Show ``text``; returns True when it differed from what was shown."""
+        span = changed_cells(self.text, text) if self.is_mounted else None
+        if span is None or not self.size.width:
+            return super().set_text(text)
+        start, end = span
+        if start == end:
+            return False
+        offset = max(0, self.size.width - text.cell_len) if text.justify == "right" else 0
+        self._text = text
+        self.refresh(Region(offset + start, 0, end - start, 1))
+        return True
+
+
 class HeaderBar(Vertical):
     """The header widget: watches the app's ``header_state`` and repaints only what changed."""
 
@@ -139,10 +180,14 @@ class HeaderBar(Vertical):
         """Two rows of two one-line widgets (the right ones of fixed width)."""
         with Horizontal(classes="header-row"):
             yield TextLine(id="header-identity")
-            yield TextLine(id="header-write", fit=True)
+            yield TickLine(id="header-write", fit=True)
         with Horizontal(classes="header-row"):
             yield TextLine(id="header-state")
-            yield TextLine(id="header-age", fit=True)
+            # the age's ticking part is a widget of its own: it starts a run of cells, so a
+            # tick sends only the cells from its first changed one (Textual draws a widget's
+            # dirty cells from the widget's left edge)
+            yield _fitted(TextLine(id="header-age-label", fit=True))
+            yield TickLine(id="header-age", fit=True)
 
     def on_mount(self) -> None:
         """Follow the app's header state (the app may not have one: a bare test app)."""
@@ -156,9 +201,20 @@ class HeaderBar(Vertical):
         self.query_one("#header-identity", TextLine).set_text(identity_text(state))
         self.query_one("#header-write", TextLine).set_text(write_text(state))
         self.query_one("#header-state", TextLine).set_text(state_text(state))
-        self.query_one("#header-age", TextLine).set_text(data_age_text(state))
+        label, age = data_age_parts(state)
+        self.query_one("#header-age-label", TextLine).set_text(label)
+        self.query_one("#header-age", TextLine).set_text(age)
 
     def render_text(self) -> str:
         """Both lines as plain text (for tests and logs)."""
-        parts = [line.text.plain for line in self.query(TextLine)]
-        return "\n".join(parts[i] + SEP + parts[i + 1] for i in range(0, len(parts) - 1, 2))
+        rows = []
+        for row in self.query(".header-row"):
+            left, *right = [line.text.plain for line in row.query(TextLine)]
+            rows.append(left + SEP + "".join(right))
+        return "\n".join(rows)
+
+
+def _fitted(line: TextLine) -> TextLine:
+    """``line`` as wide as its text (inline style: the console's CSS makes a TextLine 1fr)."""
+    line.styles.width = "auto"
+    return line
