@@ -23,10 +23,7 @@ from opsconsole.tui.settings import ConsoleSettings
 from opsconsole.tui.widgets.header import HeaderBar
 from opsconsole.tui.widgets.table import TablePanel
 from tests.conftest import ANCHOR
-from tests.test_actions_support import audit_file, planted
 from tests.test_tui_support import make_app, screen_text, settle
-
-__all__ = ["audit_file", "planted"]  # fixtures
 
 Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
 
