@@ -313,8 +313,9 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         self.results_at = max(stamps) if stamps else self.clock()
         self.reconnecting = self.refresh_error = None
         self._failures = 0
-        self.interval_s = refresh.next_interval(message.duration_s, self.interval_s,
-                                                self.base_interval_s)
+        if self.settings.back_off:
+            self.interval_s = refresh.next_interval(message.duration_s, self.interval_s,
+                                                    self.base_interval_s)
         self._schedule(self.interval_s)
 
     @on(DatabaseUnavailable)

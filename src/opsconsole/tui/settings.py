@@ -1,9 +1,9 @@
 """How one console behaves: its clock, its refresh, and what it draws (no database here).
 
 The product runs with the defaults. Tests and screenshots use :meth:`ConsoleSettings.quiet`:
-a fixed clock, no auto-refresh timer, no host name, no toasts (they are still recorded in
-``app.notices``), no cursor blink and no animation, and a check history kept in memory only
-(never the developer's state dir), so every frame is deterministic.
+a fixed clock, no auto-refresh timer, no back-off, no host name, no toasts (they are still
+recorded in ``app.notices``), no cursor blink and no animation, and a check history kept in
+memory only (never the developer's state dir), so every frame is deterministic.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class ConsoleSettings:
         cursor_blink: let text inputs blink their cursor.
         animation_level: Textual's animation level.
         tick_s: how often the header's clock ticks, in seconds.
+        back_off: lengthen the interval (and use one session) when the checks are slow;
+            False pins it (screenshots must not depend on how loaded the machine is).
         run_ids: makes the id of each action run (None: a random UUID; a screenshot of a
             result passes :func:`numbered_run_ids`, on a database of its own).
         history_file: load the check history from, and save it to, the profile's file under
@@ -47,6 +49,7 @@ class ConsoleSettings:
     cursor_blink: bool = True
     animation_level: AnimationLevel = "full"
     tick_s: float = 1.0
+    back_off: bool = True
     run_ids: Callable[[], str] | None = None
     history_file: bool = True
 
