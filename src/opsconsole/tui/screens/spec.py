@@ -44,8 +44,7 @@ class SpecScreen(BaseScreen):
         Binding("left_square_bracket", "switch_table(-1)", "previous table", show=False),
         Binding("right_square_bracket", "switch_table(1)", "next table", show=False),
         # not in the Footer (the actions' keys are, and help): the list's border says it
-        Binding("i", "focus_checks", "checks", show=False,
-                tooltip="into their list and back (enter: detail)"),
+        Binding("i", "focus_checks", "checks list (enter: detail)", show=False),
     ]
 
     def __init__(self, ctx: ConsoleContext, spec: ScreenSpec) -> None:
