@@ -214,7 +214,7 @@ class History:
         """
         if self.path is None:
             return
-        self._merge(History.load(self.path, keep_s=self.keep_s, step_s=self.step_s))
+        self.merge(History.load(self.path, keep_s=self.keep_s, step_s=self.step_s))
         self._trim(in_memory=False)
         doc = {
             "format": FORMAT,
@@ -236,8 +236,9 @@ class History:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
 
-    def _merge(self, other: History) -> None:
-        """Take in ``other``'s samples (ours win at the same time), oldest first."""
+    def merge(self, other: History) -> None:
+        """Take in ``other``'s samples (ours win at the same time), oldest first (e.g. the
+        file's samples, loaded in the background, into the console's live history)."""
         for check_id, theirs in other._samples.items():
             mine = self._samples.get(check_id, [])
             if not theirs or theirs == mine:

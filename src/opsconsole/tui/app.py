@@ -170,6 +170,8 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         """Start the first refresh and the header's clock."""
         self.set_interval(self.settings.tick_s, self._tick)
         self._refresh(force=True)
+        if self.history.path is not None:
+            self._load_history()
         if self.resolved.source == "demo":
             self.notify("demo database: ? shows its psql command", title="demo", timeout=15,
                         markup=False)
@@ -182,12 +184,23 @@ class OpsConsoleApp(WorkerFailures, App[int]):
     # -- check history (trends) --------------------------------------------------------------
 
     def _open_history(self) -> History:
-        """The profile's history file under $XDG_STATE_HOME/opsconsole/; a missing or damaged
-        file is an empty history. Memory only when the settings say so, and for the demo,
-        whose database is built afresh each run (yesterday's values are not its past)."""
+        """The profile's history, saved under $XDG_STATE_HOME/opsconsole/ and loaded from there
+        by :meth:`_load_history` in the background (a day of samples takes ~250 ms to parse:
+        the first data must not wait for it). Memory only when the settings say so, and for
+        the demo, whose database is built afresh each run (yesterday's values are not its
+        past)."""
         if not self.settings.history_file or self.resolved.source == "demo":
             return History()
-        return History.load(history_path(history_name(self.resolved)))
+        return History(history_path(history_name(self.resolved)))
+
+    @work(thread=True, group="history-load", exit_on_error=False)
+    def _load_history(self) -> None:
+        """Read the profile's history file (a missing or damaged file is an empty history)
+        and merge it into the live history on the UI thread."""
+        path = self.history.path
+        if path is not None:
+            loaded = History.load(path, keep_s=self.history.keep_s, step_s=self.history.step_s)
+            self.call_from_thread(self.history.merge, loaded)
 
     def _record_history(self, results: Iterable[CheckResult]) -> None:
         """Record a full refresh (no query: list appends) and, at most once a minute, save a
