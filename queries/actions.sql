@@ -34,11 +34,13 @@
 -- ---------------------------------------------------------------------------------------------
 
 -- name: session_state()
--- Is this session allowed to write at all? Read-only session, replica, the audit table.
+-- Is this session allowed to write at all? Read-only session, replica, the audit table (named
+-- here once: the guards take its name from audit_relation).
 SELECT current_user AS db_role,
        current_setting('transaction_read_only') = 'on' AS read_only,
        current_setting('default_transaction_read_only') = 'on' AS default_read_only,
        pg_is_in_recovery() AS in_recovery,
+       'opsconsole.audit_log'::text AS audit_relation,
        to_regclass('opsconsole.audit_log') IS NOT NULL AS audit_table,
        EXISTS (SELECT 1 FROM pg_trigger t
                 WHERE t.tgrelid = to_regclass('opsconsole.audit_log')

@@ -102,8 +102,9 @@ def would_refuse(session: Session, ctx: ActionContext, preview: Preview) -> str 
     """For a dry run: the guard that would refuse the apply, or None (str | None)."""
     try:
         with _database(preview.action, "checking the guards"):
-            guards.check_writes(session, ctx, preview.action)
-            guards.check_privileges(session, preview.action, preview.relations)
+            audit_table = guards.check_writes(session, ctx, preview.action)
+            guards.check_privileges(session, preview.action, preview.relations,
+                                    audit=audit_table)
     except OpsError as exc:
         return exc.message
     return None
@@ -152,8 +153,8 @@ def apply(
         result.message = f"{action.name}: nothing to do{why}; nothing written"
         return result
     try:
-        guards.check_writes(session, ctx, action.name)
-        guards.check_privileges(session, action.name, preview.relations)
+        audit_table = guards.check_writes(session, ctx, action.name)
+        guards.check_privileges(session, action.name, preview.relations, audit=audit_table)
         locked = _session_lock(session, action.lock)
     except Refused as exc:
         return _refused(result, exc.message)

@@ -20,9 +20,13 @@ from opsconsole.sanitize import clean
 AUDIT_SQL = Path(__file__).resolve().parents[1] / "demo" / "sql" / "audit.sql"
 
 
-def check_writes(session: Session, ctx: ActionContext, action: str) -> None:
+def check_writes(session: Session, ctx: ActionContext, action: str) -> str:
     """Writes switched on; session not read-only; not a replica; the audit table present and
     append-only.
+
+    Returns:
+        The audit table's name as ``queries/actions.sql`` (``session_state``) gives it (str),
+        for :func:`check_privileges`.
 
     Raises:
         Refused: naming the guard that failed.
@@ -45,26 +49,31 @@ def check_writes(session: Session, ctx: ActionContext, action: str) -> None:
             f"transaction_read_only is on for role {clean(state['db_role'])}): use a role and "
             "DSN that may write"
         )
+    audit = str(state["audit_relation"])
     if not state["audit_table"]:
         raise Refused(
-            f"{action}: table opsconsole.audit_log does not exist, and no action writes "
+            f"{action}: table {audit} does not exist, and no action writes "
             f"without its audit trail: create it with {AUDIT_SQL} (psql -f, as the owner of "
             "the schema; `opsconsole db init` does it for the demo)"
         )
     if not state["audit_current"]:
         raise Refused(
-            f"{action}: opsconsole.audit_log is not append-only and vouched yet (it predates "
+            f"{action}: {audit} is not append-only and vouched yet (it predates "
             f"this console): upgrade it with {AUDIT_SQL} (psql -f, as its owner)"
         )
+    return audit
 
 
-def check_privileges(session: Session, action: str, needs: list[tuple[str, str]]) -> None:
-    """current_user holds every (relation, privilege) the apply needs, audit INSERT included.
+def check_privileges(
+    session: Session, action: str, needs: list[tuple[str, str]], *, audit: str
+) -> None:
+    """current_user holds every (relation, privilege) the apply needs, and INSERT on ``audit``
+    (the audit table's name, from :func:`check_writes`).
 
     Raises:
         Refused: naming the relation, the missing privilege and the SQL that grants it.
     """
-    for relation, privilege in [*needs, ("opsconsole.audit_log", "INSERT")]:
+    for relation, privilege in [*needs, (audit, "INSERT")]:
         row = session.one("table_privilege", relation=relation, privilege=privilege)
         if row is None or not row["present"]:
             raise Refused(f"{action}: relation {relation} does not exist in this database")
@@ -77,7 +86,7 @@ def check_privileges(session: Session, action: str, needs: list[tuple[str, str]]
                 f"enabling or disabling a trigger needs: connect as {owner}, or share its "
                 f"ownership: GRANT {owner} TO {role};"
             )
-        fix = (f"GRANT opsconsole_operator TO {role};" if relation == "opsconsole.audit_log"
+        fix = (f"GRANT opsconsole_operator TO {role};" if relation == audit
                else f"GRANT {privilege} ON {table} TO {role};")
         raise Refused(
             f"{action}: role {role} lacks {privilege} privilege on {table}: connect as a role "
