@@ -4,8 +4,6 @@ newest row, ``r`` shows a change made in the database, the header ticks under a 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,26 +19,13 @@ from opsconsole.tui.dialogs.row import RowDetail
 from opsconsole.tui.screens.base import DrillScreen
 from opsconsole.tui.settings import ConsoleSettings
 from opsconsole.tui.widgets.header import HeaderBar
-from opsconsole.tui.widgets.table import TablePanel
 from tests.conftest import ANCHOR
-from tests.test_tui_support import make_app, screen_text, settle
+from tests.test_tui_support import drive, make_app, panel, screen_text, settle
 
-Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
-
-
-def drive(app: OpsConsoleApp, body: Body, size: tuple[int, int] = (120, 40)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await body(pilot, app)
-
-    asyncio.run(main())
+WIDE = (120, 40)  # these tests read the whole dialog
 
 
-def panel(app: OpsConsoleApp) -> TablePanel:
-    found = app.screen.active_panel()  # type: ignore[attr-defined]
-    assert found is not None
-    return found
+
 
 
 def dialog_text(dialog: ActionDialog, selector: str) -> str:
@@ -86,7 +71,7 @@ def test_replay_one_job_from_its_error_groups_drill_down(
                                   (job["id"],)).fetchone()
         assert status == ("pending",)
 
-    drive(make_app(dsn, writes=True), body)
+    drive(make_app(dsn, writes=True), body, WIDE)
 
 
 def test_replay_a_group_then_undo_it_from_audit_which_marks_the_original_undone(
@@ -136,7 +121,7 @@ def test_replay_a_group_then_undo_it_from_audit_which_marks_the_original_undone(
                     if ln.lstrip().startswith(f"{entry} "))
         assert f" {undone_by} " in line  # the "undone by" column
 
-    drive(make_app(dsn, writes=True), body)
+    drive(make_app(dsn, writes=True), body, WIDE)
 
 
 def test_audit_row_detail_shows_the_parameters_whole(
@@ -175,7 +160,7 @@ def test_audit_row_detail_shows_the_parameters_whole(
         squeezed = "".join(screen_text(app).replace("│", "").split())  # wrapped in its box
         assert "".join(long_error.split()) in squeezed  # whole, not cut
 
-    drive(make_app(dsn, writes=True), body)
+    drive(make_app(dsn, writes=True), body, WIDE)
 
 
 def test_r_shows_a_change_made_in_the_database_in_slow_checks_and_the_table(
@@ -204,7 +189,7 @@ def test_r_shows_a_change_made_in_the_database_in_slow_checks_and_the_table(
         assert after["jobs"] == group["jobs"] - 1  # and the table reloaded
 
     app = make_app(dsn)
-    drive(app, body)
+    drive(app, body, WIDE)
 
 
 def test_the_header_keeps_ticking_while_a_dialog_is_open(seeded_dsn: str) -> None:
@@ -228,4 +213,4 @@ def test_the_header_keeps_ticking_while_a_dialog_is_open(seeded_dsn: str) -> Non
     profile = config.Profile(name="test", environment="dev")
     resolved = config.Resolved(seeded_dsn, "test", profile, config.Defaults())
     app = OpsConsoleApp(resolved, catalog.load(), ConsoleSettings.quiet(lambda: now[0]))
-    drive(app, body)
+    drive(app, body, WIDE)

@@ -6,9 +6,7 @@ inert there."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -21,18 +19,7 @@ from opsconsole.tui.dialogs.check_detail import CheckDetail
 from opsconsole.tui.screens.overview import OverviewScreen
 from opsconsole.tui.screens.spec import SpecScreen
 from opsconsole.tui.widgets.checks import ChecksScroll, ChecksView
-from tests.test_tui_support import make_app, notices, screen_text, settle
-
-Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
-
-
-def drive(app: OpsConsoleApp, body: Body, size: tuple[int, int] = (80, 24)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await body(pilot, app)
-
-    asyncio.run(main())
+from tests.test_tui_support import drive, make_app, notices, screen_text, settle
 
 
 def flat(app: OpsConsoleApp) -> str:

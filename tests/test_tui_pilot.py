@@ -6,9 +6,7 @@ module's database clone, tests that write get their own.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -24,31 +22,16 @@ from opsconsole.tui.screens.base import DrillScreen
 from opsconsole.tui.screens.overview import OverviewScreen
 from opsconsole.tui.screens.spec import SpecScreen
 from opsconsole.tui.widgets.checks import ChecksView
-from opsconsole.tui.widgets.table import TablePanel
 from tests.conftest import ANCHOR
-from tests.test_tui_support import make_app, notices, screen_text, settle, wait_for
-
-Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
-
-
-def drive(app: OpsConsoleApp, body: Body, size: tuple[int, int] = (80, 24)) -> None:
-    """Run ``body`` against ``app`` under a pilot, after the first refresh settled."""
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await body(pilot, app)
-
-    asyncio.run(main())
-
-
-def panel(app: OpsConsoleApp) -> TablePanel:
-    """The active table panel of the current screen."""
-    screen = app.screen
-    assert isinstance(screen, SpecScreen | DrillScreen)
-    found = screen.active_panel()
-    assert found is not None
-    return found
+from tests.test_tui_support import (
+    drive,
+    make_app,
+    notices,
+    panel,
+    screen_text,
+    settle,
+    wait_for,
+)
 
 
 def lines(app: OpsConsoleApp) -> list[str]:

@@ -5,9 +5,7 @@ table error shown whole at 80 columns."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,24 +18,15 @@ from opsconsole.render import cells
 from opsconsole.tui.app import OpsConsoleApp
 from opsconsole.tui.widgets.table import TablePanel
 from tests.conftest import ANCHOR
-from tests.test_tui_support import make_app, notices, screen_text, settle, wait_for
-
-Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
-
-
-def drive(app: OpsConsoleApp, body: Body, size: tuple[int, int] = (80, 24)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await body(pilot, app)
-
-    asyncio.run(main())
-
-
-def panel(app: OpsConsoleApp) -> TablePanel:
-    found = app.screen.active_panel()  # type: ignore[attr-defined]
-    assert found is not None
-    return found
+from tests.test_tui_support import (
+    drive,
+    make_app,
+    notices,
+    panel,
+    screen_text,
+    settle,
+    wait_for,
+)
 
 
 def status(app: OpsConsoleApp) -> str:

@@ -8,9 +8,10 @@ The app gets the quiet settings (``ConsoleSettings.quiet``): the fixed clock of 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.pilot import Pilot
@@ -20,6 +21,7 @@ from opsconsole.catalog import Catalog
 from opsconsole.connection import config
 from opsconsole.tui.app import OpsConsoleApp
 from opsconsole.tui.settings import ConsoleSettings
+from opsconsole.tui.widgets.table import TablePanel
 from tests.conftest import ANCHOR
 
 
@@ -43,6 +45,29 @@ def make_app(
     clock = settings.pop("clock", lambda: ANCHOR)
     quiet = ConsoleSettings.quiet(clock, **settings)
     return OpsConsoleApp(resolved, cat or catalog.load(), quiet)
+
+
+Body = Callable[[Pilot[Any], OpsConsoleApp], Awaitable[None]]
+"""A test's body: what it does with the pilot and the app."""
+
+
+def drive(app: OpsConsoleApp, body: Body, size: tuple[int, int] = (80, 24)) -> None:
+    """Run ``body`` against ``app`` under a pilot of ``size`` (columns, lines), after the first
+    refresh settled."""
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await body(pilot, app)
+
+    asyncio.run(main())
+
+
+def panel(app: OpsConsoleApp) -> TablePanel:
+    """The active table panel of the current screen (a screen or a drill-down)."""
+    found = getattr(app.screen, "active_panel", lambda: None)()
+    assert isinstance(found, TablePanel)
+    return found
 
 
 async def settle(pilot: Pilot[Any]) -> None:
