@@ -138,7 +138,13 @@ class ExportDialog(Modal):
         try:
             done = export.export(self._fetch, path, fmt, cap=self.cap, cancel=self.cancel,
                                  on_page=self._read)
-        except (export.ExportFailed, ConnectionLost, OSError) as exc:
+        except OSError as exc:
+            reason = sanitize.clean(exc.strerror or str(exc), 80)
+            self.post_message(ExportDone(None, (
+                f"export failed, nothing written: cannot write in {path.parent} ({reason}): "
+                "start the console in a folder you can write to")))
+            return
+        except (export.ExportFailed, ConnectionLost) as exc:
             self.post_message(ExportDone(None, f"export failed, nothing written: {exc}"))
             return
         self.post_message(ExportDone(done))
