@@ -13,9 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import RenderableType
+from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.geometry import Region
@@ -47,6 +51,7 @@ class ChecksView(Widget):
         self._keys: dict[str, str] = {}
         self._note: Text | None = None
         self._key: tuple[Any, ...] | None = None
+        self._drawn: list[list[tuple[str, Style | None]]] | None = None  # as last painted
         # The highlight follows a check, not a row: a refresh that reorders the list (worst
         # first) must not move it onto another check under the engineer's eyes.
         self._cursor_id: str | None = None
@@ -116,9 +121,13 @@ class ChecksView(Widget):
         self._repaint()
 
     def _repaint(self) -> None:
-        """Repaint what changed: only the rows whose text changed (a terminal over SSH gets
-        ~280 B per changed row instead of the whole list's ~5 KB), the whole widget when its
-        height or its columns change (wide / narrow, the note, the sparkline column)."""
+        """Repaint what changed on screen: only the lines whose cells (character or style)
+        differ from what was last drawn, the whole widget when its height or its columns change
+        (wide / narrow, the note, the sparkline column).
+
+        Comparing what is drawn, not the data, leaves alone a row whose change is out of sight
+        (an age at the end of a summary the ellipsis cuts at 80 columns). A changed line is
+        sent whole (~300 B): Textual writes a line from the widget's left edge."""
         note = self._note
         rows = tuple(self._rows())
         wide = self.size.width >= WIDE
@@ -127,16 +136,42 @@ class ChecksView(Widget):
         if key == self._key:
             return
         old, self._key = self._key, key
+        drawn, self._drawn = self._drawn, self._cells()
         if (old is None or old[0] != wide or old[2] != key[2] or old[4] != sparks
-                or len(old[1]) != len(rows) or not rows):
+                or len(old[1]) != len(rows) or not rows or drawn is None
+                or self._drawn is None or len(drawn) != len(self._drawn)):
             self.refresh(layout=True)
             return
-        top = 1 if note is not None else 0  # the note's line comes first
-        changed = {i for i, (a, b) in enumerate(zip(old[1], rows, strict=True)) if a != b}
-        if old[3] != key[3]:  # the highlight moved: its old row and its new one
-            changed |= {i for i, r in enumerate(self._results) if r.id in (old[3], key[3])}
         width = self.size.width
-        self.refresh(*(Region(0, top + i, width, 1) for i in sorted(changed)))
+        lines = [y for y, (a, b) in enumerate(zip(drawn, self._drawn, strict=True)) if a != b]
+        if lines:
+            self.refresh(*(Region(0, y, width, 1) for y in lines))
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A new size: Textual repaints it all; the next change is compared with nothing."""
+        self._drawn = None
+
+    def _cells(self) -> list[list[tuple[str, Style | None]]] | None:
+        """What :meth:`render` draws at the current width, cell by cell: (character, style) per
+        cell of each line, rendered the way Textual renders it (its console and options); None
+        before the widget has a size."""
+        width = self.size.width
+        if width <= 0 or not self.is_attached:
+            return None
+        options = self.app.console_options.update(highlight=False, width=width, height=None)
+        segments = self.app.console.render(self.render(), options)
+        out: list[list[tuple[str, Style | None]]] = []
+        for line in Segment.split_and_crop_lines(segments, width, include_new_lines=False,
+                                                 pad=True):
+            row: list[tuple[str, Style | None]] = []
+            for segment in line:
+                if segment.control:
+                    continue
+                for char in segment.text:
+                    row.append((char, segment.style))
+                    row.extend(("", segment.style) for _ in range(cell_len(char) - 1))
+            out.append(row)
+        return out
 
     def _rows(self) -> list[tuple[Status, str, str, str, str, str]]:
         wide = self.size.width >= WIDE
