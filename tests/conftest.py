@@ -50,7 +50,7 @@ TEST_DSN = os.environ.get("OPSCONSOLE_TEST_DSN")
 # The variables the console reads (connection/config.py, actions/session.py, checks/history.py)
 # and libpq's own: none of the developer's may reach a test.
 _ISOLATED_PREFIXES = ("OPSCONSOLE_", "PG", "STAGING_")
-_ISOLATED_NAMES = ("DATABASE_URL", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+_ISOLATED_NAMES = ("DATABASE_URL", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
 # The embedded server is disposable: no crash safety needed, so no fsync (a third of the
 # suite's I/O was flushing clones nobody keeps).
 _DISPOSABLE = (("fsync", "off"), ("synchronous_commit", "off"), ("full_page_writes", "off"))
@@ -61,9 +61,9 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     """Run every test in a clean environment; returns the audit file's path (Path).
 
     Removes every ``OPSCONSOLE_*``, ``STAGING_*`` and libpq ``PG*`` variable and
-    ``DATABASE_URL``; points ``XDG_CONFIG_HOME`` and ``XDG_STATE_HOME`` (config, check history,
-    audit file default) and ``OPSCONSOLE_AUDIT_FILE`` under ``tmp_path``; points ``PGHOST`` at
-    a socket folder where no server runs (libpq's defaults reach nothing); and makes
+    ``DATABASE_URL``; points ``XDG_CONFIG_HOME``, ``XDG_STATE_HOME`` and ``XDG_CACHE_HOME``
+    (config, check history, audit file default, parsed catalog) and ``OPSCONSOLE_AUDIT_FILE``
+    under ``tmp_path``; points ``PGHOST`` at a socket folder where no server runs (libpq's defaults reach nothing); and makes
     ``tmp_path`` the working directory (``.env.local`` is read there). A test sets what it
     needs on top with ``monkeypatch``.
     """
@@ -72,6 +72,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the parsed-catalog cache
     monkeypatch.setenv("PGHOST", str(tmp_path / "no-server"))
     audit = tmp_path / "audit.jsonl"
     monkeypatch.setenv("OPSCONSOLE_AUDIT_FILE", str(audit))

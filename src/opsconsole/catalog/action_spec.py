@@ -81,7 +81,7 @@ Values = Annotated[dict[str, list[str]], AfterValidator(_values)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ChoiceSpec(_Spec):

@@ -22,7 +22,7 @@ from typing import Any
 import aiosql
 from pydantic import ValidationError
 
-from opsconsole.catalog import action_check
+from opsconsole.catalog import action_check, cache
 from opsconsole.catalog.model import (
     KEYSET_PARAMS,
     Catalog,
@@ -44,8 +44,12 @@ def default_root() -> Path:
     return Path(str(resources.files("opsconsole").joinpath("_catalog")))
 
 
-def load(root: Path | None = None) -> Catalog:
+def load(root: Path | None = None, *, use_cache: bool = True) -> Catalog:
     """Load and validate the catalog under ``root`` (default: :func:`default_root`).
+
+    A catalog whose files (byte for byte) were loaded before comes from the parsed-catalog
+    cache (:mod:`opsconsole.catalog.cache`, ~1 ms instead of ~0.1 s); ``use_cache=False``
+    always parses (and does not write the cache).
 
     Returns:
         Catalog.
@@ -62,13 +66,18 @@ def load(root: Path | None = None) -> Catalog:
                 f"catalog {root} has no {folder.name}/ folder: "
                 "point --catalog at a folder holding queries/ and screens/"
             )
-    catalog = Catalog(root=root)
     digest = hashlib.sha256()
-    for path in _files(qdir, "*.sql"):
-        text = _read(path, root, digest)
+    sources = [(path, _read(path, root, digest)) for path in _files(qdir, "*.sql")]
+    specs = [(path, _read(path, root, digest)) for path in _files(sdir, "*.toml")]
+    fingerprint = digest.hexdigest()
+    if use_cache:
+        cached = cache.get(root, fingerprint)
+        if cached is not None:
+            return cached
+    catalog = Catalog(root=root, fingerprint=fingerprint)
+    for path, text in sources:
         catalog.queries.update(_load_queries(path, text))
-    for path in _files(sdir, "*.toml"):
-        text = _read(path, root, digest)
+    for path, text in specs:
         data = _toml(path, text)
         if path.name == SUBSYSTEMS_FILE:
             catalog.subsystems = _load_subsystems(path, data)
@@ -78,8 +87,9 @@ def load(root: Path | None = None) -> Catalog:
         catalog.screen_files[spec.id] = path
         catalog.spec_lines.update(_spec_lines(path, text))
     catalog.screens.sort(key=lambda s: (s.order, s.id))
-    catalog.fingerprint = digest.hexdigest()
     _cross_check(catalog)
+    if use_cache:
+        cache.put(catalog)
     return catalog
 
 

@@ -43,7 +43,7 @@ Require = Annotated[str, AfterValidator(_require_item)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SubsystemSpec(_Spec):
