@@ -110,7 +110,16 @@ def test_tui_resolves_dsn_profile_and_catalog_given_before_or_after(
     from opsconsole.tui import app
 
     opened: list[tuple[Any, Any]] = []
-    monkeypatch.setattr(app, "run", lambda resolved, cat: opened.append((resolved, cat)) or 0)
+
+    def run_tui(resolved: Any, cat: Any, *, monitor: Any, first_pass: Any) -> int:
+        # the first checks were started before Textual loaded, on the database given
+        results = first_pass.result(timeout=60)
+        monitor.close()
+        assert any(r.error is None for r in results)  # it reached that database
+        opened.append((resolved, cat))
+        return 0
+
+    monkeypatch.setattr(app, "run", run_tui)
     write_profile(isolated, "target", seeded_dsn, 'environment = "staging"\n')
     cases = [(["--dsn", seeded_dsn], "--dsn"), (["--profile", "target"], "profile target")]
     for options, source in cases:

@@ -372,6 +372,13 @@ def tui_command(args: argparse.Namespace) -> int:
 
 
 def _run_tui(resolved: config.Resolved, cat: Catalog) -> int:
+    """The console on ``resolved``; its first checks start before Textual is imported (the
+    database works while the interface loads: tui/early.py)."""
+    from opsconsole.tui import early
+    from opsconsole.tui.settings import ConsoleSettings
+
+    monitor = early.monitor_for(resolved, cat)
+    first_pass = early.start_first_pass(monitor, cat, ConsoleSettings().clock)
     from opsconsole.tui.app import run
 
-    return run(resolved, cat)
+    return run(resolved, cat, monitor=monitor, first_pass=first_pass)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -43,6 +44,7 @@ from opsconsole.connection.db import ServerInfo
 from opsconsole.tui import keys, palette, refresh
 from opsconsole.tui.context import ConsoleContext
 from opsconsole.tui.dialogs.help import HelpContent, HelpScreen
+from opsconsole.tui.early import monitor_for
 from opsconsole.tui.messages import ChecksRefreshed, DatabaseUnavailable, ReloadTables
 from opsconsole.tui.screens.overview import OverviewScreen
 from opsconsole.tui.screens.spec import spec_screen
@@ -114,6 +116,9 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         resolved: Resolved,
         catalog: Catalog,
         settings: ConsoleSettings | None = None,
+        *,
+        monitor: Monitor | None = None,
+        first_pass: Future[list[CheckResult]] | None = None,
     ) -> None:
         # Plain state first: the computed reactives read it as soon as any reactive is set.
         self.resolved, self.catalog = resolved, catalog
@@ -131,8 +136,8 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         self.animation_level = self.settings.animation_level
         self.set_reactive(OpsConsoleApp.interval_s, self.base_interval_s)
         self.set_reactive(OpsConsoleApp.now, self.clock())
-        monitor_dsn = resolved.profile.replica_dsn or resolved.dsn
-        self.monitor = Monitor(monitor_dsn, catalog, resolved.statement_timeout_ms)
+        self.monitor = monitor or monitor_for(resolved, catalog)
+        self._first_pass = first_pass  # started before Textual loaded (tui/early.py), or None
         entries = keys.screen_entries(catalog)
         self.history = self._open_history()
         self._history_saved = time.monotonic()
@@ -286,8 +291,12 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         # up to 3 sessions; one while backed off (slow queries) or failing
         jobs = refresh.concurrency(self.interval_s, self.base_interval_s,
                                    failures=self._failures)
+        launched, self._first_pass = self._first_pass, None
         try:
-            first = self.monitor.call_checks(self._runner(fast, previous), jobs) if fast else []
+            if launched is not None and not previous:  # the same pass, started at launch
+                first = launched.result()
+            else:
+                first = self.monitor.call_checks(self._runner(fast, previous), jobs) if fast else []
             if slow and first and not worker.is_cancelled:
                 stand_in = [previous[i] for i in slow if i in previous]
                 early = refresh.in_order(self.catalog, first, stand_in)
@@ -471,13 +480,18 @@ class OpsConsoleApp(WorkerFailures, App[int]):
             self.notify(f"write mode on for {minutes} minutes", markup=False)
 
 
-def run(resolved: Resolved, catalog: Catalog) -> int:
+def run(resolved: Resolved, catalog: Catalog, *, monitor: Monitor | None = None,
+        first_pass: Future[list[CheckResult]] | None = None) -> int:
     """Run the console until the user quits.
+
+    Args:
+        monitor, first_pass: a session and its first pass started before Textual was
+            imported (:func:`opsconsole.tui.early.start_first_pass`), or None.
 
     Returns:
         The process exit code (0).
     """
-    app = OpsConsoleApp(resolved, catalog)
+    app = OpsConsoleApp(resolved, catalog, monitor=monitor, first_pass=first_pass)
     app.run()
     return app.return_code or 0
 
