@@ -45,9 +45,11 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema');
 -- name: fingerprint()
 -- A cheap fingerprint of everything verification depends on: the rows of the catalogs that DDL,
 -- GRANT and ALTER ROLE change (any change gives a row a new xmin, a drop changes the count), the
--- server, database and role. Equal fingerprints: the cached verification still holds.
+-- server, database, role and search_path. Equal fingerprints: the cached verification still
+-- holds (in this process, and for KEPT_S in the next: catalog/verify.py).
 SELECT md5(concat_ws('|',
          current_database(), inet_server_addr()::text, inet_server_port()::text, current_user,
+         current_setting('search_path'), current_setting('server_version_num'),
          (SELECT r.rolsuper::text || r.rolbypassrls::text FROM pg_roles r
            WHERE r.rolname = current_user),
          (SELECT count(*) || ':' || sum(xmin::text::bigint) FROM pg_namespace),

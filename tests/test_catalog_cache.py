@@ -110,3 +110,49 @@ def test_entries_are_pruned_to_the_newest(root: Path, monkeypatch: pytest.Monkey
         jobs.write_text(text + f"\n# edit {n}\n")
         load(root)
     assert len(entries()) == 2
+
+
+def test_a_verification_serves_the_next_process_on_the_same_schema_and_no_other(
+    seeded_dsn: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``check`` from cron: the next process verifies with one fingerprint query while neither
+    the catalog nor the schema changed (and for KEPT_S at most); a schema change re-verifies."""
+    from opsconsole.catalog import verify
+    from opsconsole.connection import db
+
+    cat = load(catalog.default_root())
+    described: list[int] = []
+    real = verify.verify_catalog
+
+    def counting(conn: Any, c: Any) -> Any:
+        described.append(1)
+        return real(conn, c)
+
+    monkeypatch.setattr(verify, "verify_catalog", counting)
+
+    def next_process() -> Any:
+        with verify._CACHE_LOCK:  # a new process starts with an empty in-process cache
+            verify._CACHE.clear()
+            verify._RECENT.clear()
+        with db.connect(seeded_dsn, statement_timeout_ms=5000) as conn:
+            return verify.verified(conn, cat)
+
+    first = next_process()
+    second = next_process()
+    assert len(described) == 1 and second is not first
+    assert second.fingerprint == first.fingerprint and second.findings == first.findings
+    folder = cache.cache_dir()
+    assert folder is not None and len(list(folder.glob("verified-*.pickle"))) == 1
+    monkeypatch.setattr(verify, "KEPT_S", 0.0)  # too old: asked again
+    next_process()
+    assert len(described) == 2
+    monkeypatch.undo()
+    monkeypatch.setattr(verify, "verify_catalog", counting)
+    with db.connect(seeded_dsn, statement_timeout_ms=5000, read_only=False) as conn:
+        conn.execute("CREATE TABLE public.opsconsole_cache_probe (id int)")
+    try:
+        changed = next_process()
+        assert len(described) == 3 and changed.fingerprint != first.fingerprint
+    finally:
+        with db.connect(seeded_dsn, statement_timeout_ms=5000, read_only=False) as conn:
+            conn.execute("DROP TABLE public.opsconsole_cache_probe")

@@ -23,6 +23,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,17 +65,7 @@ def get(root: Path, fingerprint: str) -> Catalog | None:
     the cache is off, or the entry cannot be trusted or read)."""
     from opsconsole.catalog.model import Catalog
 
-    folder = cache_dir()
-    if folder is None:
-        return None
-    path = folder / f"catalog-{key(root, fingerprint)}.pickle"
-    try:
-        with path.open("rb") as f:
-            if not (_trusted(os.fstat(f.fileno())) and _trusted(folder.stat())):
-                return None
-            loaded = pickle.load(f)
-    except Exception:  # absent, unreadable or damaged: parse instead
-        return None
+    loaded = read(f"catalog-{key(root, fingerprint)}.pickle")
     if (not isinstance(loaded, Catalog) or loaded.fingerprint != fingerprint
             or loaded.root != root):  # the same files elsewhere: paths in it would be wrong
         return None
@@ -83,24 +74,49 @@ def get(root: Path, fingerprint: str) -> Catalog | None:
 
 def put(catalog: Catalog) -> None:
     """Keep ``catalog`` (loaded and validated) for the next run; silent when it cannot."""
+    if catalog.fingerprint:
+        write(f"catalog-{key(catalog.root, catalog.fingerprint)}.pickle", catalog)
+
+
+def read(name: str, max_age_s: float | None = None) -> object | None:
+    """The object pickled in the cache entry ``name``, or None: no entry, older than
+    ``max_age_s`` (s), the cache is off, or the entry cannot be trusted or read."""
     folder = cache_dir()
-    if folder is None or not catalog.fingerprint:
+    if folder is None:
+        return None
+    try:
+        with (folder / name).open("rb") as f:
+            st = os.fstat(f.fileno())
+            if not (_trusted(st) and _trusted(folder.stat())):
+                return None
+            if max_age_s is not None and time.time() - st.st_mtime > max_age_s:
+                return None
+            value: object = pickle.load(f)
+            return value
+    except Exception:  # absent, unreadable or damaged: the caller computes it instead
+        return None
+
+
+def write(name: str, value: object) -> None:
+    """Keep ``value`` as the cache entry ``name`` (atomically, mode 0600, the newest
+    :data:`KEEP` entries of its kind kept); silent when it cannot."""
+    folder = cache_dir()
+    if folder is None:
         return
-    path = folder / f"catalog-{key(catalog.root, catalog.fingerprint)}.pickle"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted(folder.stat()):
             return
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".catalog-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".entry-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, folder / name)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _prune(folder)
-    except Exception:  # read-only or full disk, no home: the next run parses again
+        _prune(folder, name.split("-", 1)[0])
+    except Exception:  # read-only or full disk, no home: the next run computes it again
         return
 
 
@@ -109,9 +125,9 @@ def _trusted(st: os.stat_result) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _prune(folder: Path) -> None:
-    """Keep the :data:`KEEP` newest entries."""
-    entries = sorted(folder.glob("catalog-*.pickle"), key=lambda p: p.stat().st_mtime,
+def _prune(folder: Path, kind: str) -> None:
+    """Keep the :data:`KEEP` newest entries of a kind (``catalog``, ``verified``)."""
+    entries = sorted(folder.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime,
                      reverse=True)
     for old in entries[KEEP:]:
         old.unlink(missing_ok=True)
