@@ -10,7 +10,9 @@ reaches the terminal through :mod:`opsconsole.cli.output`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,6 +119,9 @@ def demo_command(args: argparse.Namespace) -> int:
         raise BadInput(f"--scale must be between 1 and {setup.MAX_SCALE} (got {args.scale})")
     cat = load_catalog(args)
     started = time.monotonic()
+    if not args.no_tui:  # the console loads while the server starts and the seed runs
+        threading.Thread(target=importlib.import_module, args=("opsconsole.tui.app",),
+                         name="opsconsole-import", daemon=True).start()
     emb = server.start(args.data_dir)
     with _stop_on_hangup(emb):
         try:
