@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from opsconsole.checks import CheckResult, Status
@@ -146,6 +147,12 @@ class ChecksView(Widget):
         lines = [y for y, (a, b) in enumerate(zip(drawn, self._drawn, strict=True)) if a != b]
         if lines:
             self.refresh(*(Region(0, y, width, 1) for y in lines))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's lines with neighbouring cells of one style joined: a row goes out with one
+        style sequence per run of a style instead of one per cell and gap (~1/3 fewer bytes per
+        repainted row over SSH; the same cells)."""
+        return [strip.simplify() for strip in super().render_lines(crop)]
 
     def on_resize(self, event: events.Resize) -> None:
         """A new size: Textual repaints it all; the next change is compared with nothing."""
