@@ -67,7 +67,14 @@ def test_tui_and_doctor_use_the_catalog_of_the_variable(
     from opsconsole.tui import app
 
     opened: list[tuple[Any, Any]] = []
-    monkeypatch.setattr(app, "run", lambda resolved, cat: opened.append((resolved, cat)) or 0)
+
+    def run_tui(resolved: Any, cat: Any, *, monitor: Any, first_pass: Any) -> int:
+        first_pass.result(timeout=60)  # the first checks started before Textual loaded
+        monitor.close()
+        opened.append((resolved, cat))
+        return 0
+
+    monkeypatch.setattr(app, "run", run_tui)
     monkeypatch.setenv(VARIABLE, str(catalog_copy))
     code, _, err = run(capsys, "--dsn", seeded_dsn, "tui")
     assert code == 0, err
