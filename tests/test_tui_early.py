@@ -63,3 +63,28 @@ def test_a_first_pass_that_cannot_connect_is_connection_lost(tmp_path: Any) -> N
         assert app.results == ()
 
     drive(app, body)
+
+
+def test_the_first_pass_on_screen_gives_its_age_not_no_data_yet() -> None:
+    """The first pass is drawn before the slow-cadence checks arrive: the header says how old
+    it is (it said "no data yet" above a screen full of results)."""
+    import asyncio
+
+    from opsconsole.tui.messages import ChecksRefreshed
+    from tests.test_tui_units import make_offline_app, result
+
+    async def main() -> None:
+        app = make_offline_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert "no data yet" in screen_text(app)
+            app.post_message(ChecksRefreshed(1000, [result()], None, 0.01, partial=True))
+            await pilot.pause()
+            assert app.results_at == ANCHOR and app.results
+            assert "no data yet" not in screen_text(app) and "data 0s old" in screen_text(app)
+            later = result()
+            app.post_message(ChecksRefreshed(1000, [later], None, 0.01))
+            await pilot.pause()
+            assert app.results_at == later.checked_at
+
+    asyncio.run(main())

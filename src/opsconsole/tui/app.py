@@ -328,10 +328,12 @@ class OpsConsoleApp(WorkerFailures, App[int]):
         if not message.partial:  # recorded first: the screens redraw trends on ``results``
             self._record_history(message.results)
         self.results = tuple(message.results)
+        stamps = [r.checked_at for r in message.results]
         if message.partial:  # the slow-cadence checks of this refresh are still running
+            if self.results_at is None and stamps:  # the first data: its age, not "no data"
+                self.results_at = max(stamps)
             return
         self._applied = message.generation
-        stamps = [r.checked_at for r in message.results]
         self.results_at = max(stamps) if stamps else self.clock()
         self.reconnecting = self.refresh_error = None
         self._failures = 0
