@@ -71,20 +71,34 @@ def panel(app: OpsConsoleApp) -> TablePanel:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until no worker runs and every message they posted has been handled."""
+    """Wait until no worker runs and every message they posted has been handled.
+
+    ``pilot.pause(0)`` handles every message already queued on the app and the screen and
+    repaints, without the ≥ 20 ms idle sleep of ``pilot.pause()``; one idle pause at the end
+    lets layout and repaint catch up with the last messages.
+    """
     for _ in range(50):
-        await pilot.pause()
+        await pilot.pause(0)
         await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await pilot.pause(0)
         if not len(pilot.app.workers):
-            await pilot.pause()  # let layout and repaint catch up with the last messages
+            await pilot.pause(0)
             await pilot.pause()
             return
     raise AssertionError("workers never settled")
 
 
 async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
-    """Let the app process messages until ``condition()`` holds (bounded, no sleeping)."""
+    """Let the app process messages until ``condition()`` holds (bounded, no sleeping).
+
+    Tries a few rounds of handling the queued messages first (``pause(0)``), then the idle
+    pauses of ``pilot.pause()``, up to 200 of them.
+    """
+    for _ in range(5):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0)
     for _ in range(200):
         if condition():
             await pilot.pause()
