@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -50,11 +53,24 @@ def read_until(proc: subprocess.Popen[bytes], needle: str, timeout_s: float = 60
     return seen
 
 
+@pytest.fixture
+def data_parent() -> Iterator[Path]:
+    """A folder for the demo's --data-dir outside pytest's basetemp: the server runs as its own
+    system user when the tests run as root, and another pytest session of the machine resets
+    /tmp/pytest-of-<user> to 0700, which locks that user out mid-initdb."""
+    folder = Path(tempfile.mkdtemp(prefix="opsconsole-demo-test-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
 def test_the_server_stops_when_the_terminal_closes(
-        tmp_path: Path, signum: int, capsys: pytest.CaptureFixture[str]) -> None:
-    data = tmp_path / "pgdata"
+        data_parent: Path, signum: int, capsys: pytest.CaptureFixture[str]) -> None:
+    data = data_parent / "pgdata"
     proc = subprocess.Popen([sys.executable, "-c", DEMO, "demo", "--no-tui", "--data-dir",
                              str(data)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
