@@ -21,6 +21,8 @@ import contextlib
 import hashlib
 import os
 import pickle
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -54,6 +56,12 @@ _ISOLATED_NAMES = ("DATABASE_URL", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CAC
 # The embedded server is disposable: no crash safety needed, so no fsync (a third of the
 # suite's I/O was flushing clones nobody keeps).
 _DISPOSABLE = (("fsync", "off"), ("synchronous_commit", "off"), ("full_page_writes", "off"))
+# ... and it lives in memory when the machine has room: a clone of the template is 76 MB, and
+# on a shared machine whose disk another job keeps busy, writing them (and the checkpoint of
+# every DROP DATABASE) waited on that disk (5 s teardowns). Peak use is well under 2 GB a
+# server; the folder goes with the server at the end of the session.
+_MEMORY_DIR = Path("/dev/shm")
+_MEMORY_NEEDED = 8 * 2**30
 
 
 @pytest.fixture(autouse=True)
@@ -157,6 +165,8 @@ class PgServer:
                 stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                     sql.Identifier(name), sql.Identifier(template)
                 )
+                if self.embedded is not None:  # no fsync: copying the files beats WAL-logging
+                    stmt += sql.SQL(" STRATEGY FILE_COPY")  # every page (0.17 s vs 0.24 s)
             conn.execute(stmt)
         self.created.append(name)
         return name
@@ -198,7 +208,7 @@ def pg_server() -> Iterator[PgServer]:
         finally:
             server.drop_all()
         return
-    emb = embedded.start()
+    emb = _start_embedded()
     try:
         with psycopg.connect(emb.dsn, autocommit=True) as conn:
             for name, value in _DISPOSABLE:
@@ -208,6 +218,23 @@ def pg_server() -> Iterator[PgServer]:
         yield PgServer(emb.dsn, emb)
     finally:
         emb.stop()
+        with contextlib.suppress(OSError):
+            emb.data_dir.parent.rmdir()  # the mkdtemp folder around data/, now empty
+
+
+def _start_embedded() -> embedded.EmbeddedServer:
+    """The embedded server, its temporary data folder in memory (``/dev/shm``) when that is a
+    writable folder with room to spare, else in the usual temporary folder."""
+    memory = (_MEMORY_DIR.is_dir() and os.access(_MEMORY_DIR, os.W_OK)
+              and shutil.disk_usage(_MEMORY_DIR).free > _MEMORY_NEEDED)
+    if not memory:
+        return embedded.start()
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(_MEMORY_DIR)
+    try:
+        return embedded.start()
+    finally:
+        tempfile.tempdir = saved
 
 
 @pytest.fixture(scope="session")
