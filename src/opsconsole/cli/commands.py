@@ -125,6 +125,8 @@ def demo_command(args: argparse.Namespace) -> int:
     emb = server.start(args.data_dir)
     with _stop_on_hangup(emb):
         try:
+            output.error(f"demo server up in {time.monotonic() - started:.1f} s; seeding the "
+                         f"demo data, scale {args.scale} (about {3 * args.scale} s)")
             demo_dsn = _prepare_demo(emb, args.scale, args.seed)
             output.error(f"demo database ready in {time.monotonic() - started:.1f} s")
             output.error(f"psql '{demo_dsn}'")
