@@ -133,6 +133,32 @@ def catalog_parsed_once() -> Iterator[None]:
         yield
 
 
+MARKER = "public.reported_messages.catalog_copy_marker"
+"""A column no database has: the catalog_copy fixture's moderation.pending_reports requires it."""
+
+
+@pytest.fixture
+def copy_root(tmp_path: Path) -> Path:
+    """``tmp_path`` holding a copy of the shipped catalog (queries/ and screens/) to edit."""
+    for folder in ("queries", "screens"):
+        shutil.copytree(catalog.default_root() / folder, tmp_path / folder)
+    return tmp_path
+
+
+@pytest.fixture
+def catalog_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped catalog whose moderation.pending_reports needs :data:`MARKER`."""
+    root = tmp_path / "cat"
+    for folder in ("queries", "screens"):
+        shutil.copytree(catalog.default_root() / folder, root / folder)
+    toml = root / "screens" / "moderation.toml"
+    text = toml.read_text()
+    old = 'id = "moderation.pending_reports"\n'
+    assert text.count(old) == 1
+    toml.write_text(text.replace(old, f'{old}requires = ["{MARKER}"]\n', 1))
+    return root
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 

@@ -4,7 +4,6 @@ name the fix in the words of the face they use (issue 10 item 3, issue 11 item 1
 
 from __future__ import annotations
 
-import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,14 +22,6 @@ from opsconsole.errors import BadInput, Refused
 from opsconsole.tui.action_dialog import TUI_FACE
 from tests.conftest import as_role
 from tests.test_actions_support import make_ctx, preview_only, run_action, run_cli, scalar
-
-
-@pytest.fixture
-def copy_root(tmp_path: Path) -> Path:
-    root = catalog.default_root()
-    shutil.copytree(root / "queries", tmp_path / "queries")
-    shutil.copytree(root / "screens", tmp_path / "screens")
-    return tmp_path
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ REQUIRED_CHECK_IDS = {
     "connection.replica_lag",
 }
 
-
-@pytest.fixture
-def copy_root(tmp_path: Path) -> Path:
-    root = catalog.default_root()
-    shutil.copytree(root / "queries", tmp_path / "queries")
-    shutil.copytree(root / "screens", tmp_path / "screens")
-    return tmp_path
 
 
 def test_every_shipped_spec_loads_and_resolves() -> None:

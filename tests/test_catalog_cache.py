@@ -17,14 +17,6 @@ from opsconsole.errors import BadInput
 from tests.conftest import _real_load as load  # the loader itself, not the suite's parse-once
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    shipped = catalog.default_root()
-    for sub in ("queries", "screens"):
-        shutil.copytree(shipped / sub, tmp_path / "catalog" / sub)
-    return tmp_path / "catalog"
-
-
 def no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: Any) -> Any:
         raise AssertionError("parsed")
@@ -39,39 +31,39 @@ def entries() -> list[Path]:
 
 
 def test_the_same_bytes_load_from_the_cache_without_parsing(
-    root: Path, monkeypatch: pytest.MonkeyPatch,
+    copy_root: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = load(root)
+    first = load(copy_root)
     assert len(entries()) == 1 and oct(entries()[0].stat().st_mode & 0o777) == "0o600"
     no_parsing(monkeypatch)
-    again = load(root)
+    again = load(copy_root)
     assert again is not first and again.fingerprint == first.fingerprint
     assert again.queries.keys() == first.queries.keys()
     assert [s.id for s in again.screens] == [s.id for s in first.screens]
     assert again.checks()[0][1] == first.checks()[0][1]
     with pytest.raises(AssertionError, match="parsed"):
-        load(root, use_cache=False)  # always parses when asked to
+        load(copy_root, use_cache=False)  # always parses when asked to
 
 
-def test_an_edit_is_another_key_and_is_parsed(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    load(root)
-    jobs = root / "screens" / "jobs.toml"
+def test_an_edit_is_another_key_and_is_parsed(copy_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load(copy_root)
+    jobs = copy_root / "screens" / "jobs.toml"
     text = jobs.read_text()
-    title = next(c for s, c in load(root).checks() if s.id == "jobs").title
+    title = next(c for s, c in load(copy_root).checks() if s.id == "jobs").title
     jobs.write_text(text.replace(f'title = "{title}"', 'title = "Edited title"', 1))
-    edited = load(root)
+    edited = load(copy_root)
     assert next(c for s, c in edited.checks() if s.id == "jobs").title == "Edited title"
     assert len(entries()) == 2
     jobs.write_text(text.replace(f'title = "{title}"', 'title = [', 1))  # broken: refused
     with pytest.raises(BadInput, match=r"jobs\.toml"):
-        load(root)
+        load(copy_root)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "group-writable", "other-catalog"])
 def test_a_damaged_or_foreign_entry_is_ignored(
-    root: Path, monkeypatch: pytest.MonkeyPatch, damage: str,
+    copy_root: Path, monkeypatch: pytest.MonkeyPatch, damage: str,
 ) -> None:
-    first = load(root)
+    first = load(copy_root)
     [entry] = entries()
     if damage == "garbage":
         entry.write_bytes(b"not a pickle")
@@ -84,31 +76,31 @@ def test_a_damaged_or_foreign_entry_is_ignored(
         assert other.fingerprint == first.fingerprint and other.root != first.root
     no_parsing(monkeypatch)
     with pytest.raises(AssertionError, match="parsed"):
-        load(root)  # not taken from the entry: parsed (and here refused by the test)
+        load(copy_root)  # not taken from the entry: parsed (and here refused by the test)
 
 
 def test_no_cache_turned_off_or_unwritable_still_loads(
-    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    copy_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPSCONSOLE_CATALOG_CACHE", "0")
     assert cache.cache_dir() is None
-    assert load(root).queries
+    assert load(copy_root).queries
     monkeypatch.delenv("OPSCONSOLE_CATALOG_CACHE")
     assert not (tmp_path / "cache").exists()  # nothing written while off
     blocker = tmp_path / "blocked"
     blocker.write_text("a file where the cache folder would go")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    assert load(root).queries  # cannot write the cache: loads anyway, says nothing
+    assert load(copy_root).queries  # cannot write the cache: loads anyway, says nothing
     assert blocker.read_text().startswith("a file")
 
 
-def test_entries_are_pruned_to_the_newest(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entries_are_pruned_to_the_newest(copy_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cache, "KEEP", 2)
-    jobs = root / "screens" / "jobs.toml"
+    jobs = copy_root / "screens" / "jobs.toml"
     text = jobs.read_text()
     for n in range(4):
         jobs.write_text(text + f"\n# edit {n}\n")
-        load(root)
+        load(copy_root)
     assert len(entries()) == 2
 
 

@@ -5,28 +5,17 @@ fails with the same one line as from the option, naming the variable."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opsconsole import catalog
-from tests.test_cli_options import MARKER, both_ways, one_line, run
+from tests.conftest import MARKER
+from tests.test_cli_options import both_ways, one_line, run
 
 VARIABLE = "OPSCONSOLE_CATALOG"
 
-
-@pytest.fixture
-def catalog_copy(tmp_path: Path) -> Path:
-    """A copy of the shipped catalog whose moderation.pending_reports needs a marker column."""
-    root = catalog.default_root()
-    for folder in ("queries", "screens"):
-        shutil.copytree(root / folder, tmp_path / "cat" / folder)
-    toml = tmp_path / "cat" / "screens" / "moderation.toml"
-    old = 'id = "moderation.pending_reports"\n'
-    toml.write_text(toml.read_text().replace(old, f'{old}requires = ["{MARKER}"]\n', 1))
-    return tmp_path / "cat"
 
 
 def pending_error(out: str) -> str:

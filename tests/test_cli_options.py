@@ -8,17 +8,15 @@ quietly reaching another server; and proves which DSN, profile or catalog it use
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from opsconsole import catalog, cli
+from opsconsole import cli
 from opsconsole.cli.main import _command_index
 from opsconsole.connection.dsn import target
-
-MARKER = "public.reported_messages.catalog_copy_marker"
+from tests.conftest import MARKER
 
 
 @pytest.fixture
@@ -35,19 +33,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def write_profile(folder: Path, name: str, dsn: str, extra: str = "") -> None:
     (folder / "config.toml").write_text(f'[profiles.{name}]\ndsn = "{dsn}"\n{extra}')
 
-
-@pytest.fixture
-def catalog_copy(tmp_path: Path) -> Path:
-    """A copy of the shipped catalog whose moderation.pending_reports needs a marker column."""
-    root = catalog.default_root()
-    for folder in ("queries", "screens"):
-        shutil.copytree(root / folder, tmp_path / "cat" / folder)
-    toml = tmp_path / "cat" / "screens" / "moderation.toml"
-    text = toml.read_text()
-    old = 'id = "moderation.pending_reports"\n'
-    assert text.count(old) == 1
-    toml.write_text(text.replace(old, f'{old}requires = ["{MARKER}"]\n', 1))
-    return tmp_path / "cat"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -117,12 +117,6 @@ def test_row_security_names_the_relations_that_filter_the_role(drift_dsn: str) -
     assert "opsconsole_drift_reader" in reader["public.messages"].reason()
 
 
-@pytest.fixture
-def copy_root(tmp_path: Path) -> Path:
-    for folder in ("queries", "screens"):
-        shutil.copytree(catalog.default_root() / folder, tmp_path / folder)
-    return tmp_path
-
 
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()

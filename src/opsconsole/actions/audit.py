@@ -64,13 +64,15 @@ class AuditFile:
     Args:
         ctx: gives the file and the masked target.
         run_id: the run, named in the warning.
+        relation: the database's audit table (from ``queries/actions.sql``, as the guards
+            read it), named in the warning.
 
     Attributes:
         warning: the one warning of the run, once the file failed (str | None).
     """
 
-    def __init__(self, ctx: ActionContext, run_id: str) -> None:
-        self.ctx, self.run_id = ctx, run_id
+    def __init__(self, ctx: ActionContext, run_id: str, relation: str) -> None:
+        self.ctx, self.run_id, self.relation = ctx, run_id, relation
         self.path: Path = ctx.audit_file
         self.warning: str | None = None
 
@@ -106,7 +108,7 @@ class AuditFile:
     def _fail(self, exc: OSError) -> None:
         self.warning = (
             f"the local audit file {self.path} cannot be written ({exc.strerror or exc}): "
-            f"nothing more goes to it in this run; opsconsole.audit_log holds the record of "
+            f"nothing more goes to it in this run; {self.relation} holds the record of "
             f"truth (run {self.run_id})"
         )
 

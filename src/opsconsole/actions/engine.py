@@ -162,7 +162,7 @@ def apply(
         return _failed(action, result, exc, None, cancel=cancel)
     if not locked:
         return _refused(result, _busy(action))
-    local = audit.AuditFile(ctx, result.run_id)
+    local = audit.AuditFile(ctx, result.run_id, audit_table)
     if local.check():
         result.values["audit_file_warning"] = local.warning
     try:
@@ -200,7 +200,8 @@ def _run_batches(
                             why=str(exc))
             return
         except psycopg.Error as exc:
-            _failed(action, result, exc, batch.no if committing else None, cancel=cancel)
+            _failed(action, result, exc, batch.no if committing else None, cancel=cancel,
+                    audit_table=local.relation)
             return
         _record(ctx, preview, batch, applied, row=row, result=result, local=local)
         if on_progress is not None:
@@ -270,7 +271,7 @@ def _refused(result: Result, message: str) -> Result:
 
 
 def _failed(action: ActionDef[Any], result: Result, exc: psycopg.Error, in_commit: int | None,
-            *, cancel: threading.Event | None) -> Result:
+            *, cancel: threading.Event | None, audit_table: str = "") -> Result:
     result.status = "aborted"
     if isinstance(exc, psycopg.errors.QueryCanceled) and cancel is not None and cancel.is_set():
         reason = "interrupted: the batch in flight was cancelled on the server and rolled back"
@@ -278,8 +279,9 @@ def _failed(action: ActionDef[Any], result: Result, exc: psycopg.Error, in_commi
         reason = f"database failure: {describe_error(exc)}"
     text = f"{action.name}: {reason}; {result.committed()}"
     if in_commit is not None:
-        text += (f"; batch {in_commit} failed while committing: check opsconsole.audit_log "
-                 f"for run_id {result.run_id} to see whether it committed")
+        text += (f"; batch {in_commit} failed while committing: check "
+                 f"{audit_table or 'the audit table'} for run_id {result.run_id} to see whether "
+                 "it committed")
     result.message = text
     return result
 

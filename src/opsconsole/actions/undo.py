@@ -99,7 +99,8 @@ def preview(session: Session, ctx: ActionContext, action: ActionDef[UndoParams],
     step = _step(action)
     row = session.one(step.lookup, **{step.audit_param: params.audit_id})
     if row is None:
-        raise BadInput(f"undo: no opsconsole.audit_log row with id {params.audit_id}")
+        raise BadInput(f"undo: no audit entry with id {params.audit_id}: the Audit screen "
+                       "(key 9) lists them, the id is its first column")
     _undoable(row)
     run = session.rows(step.run, run_id=str(row["run_id"]))
     chosen = [r for r in run if r["undone_by"] is None and r["outcome"] != "aborted"
@@ -190,7 +191,7 @@ def _complete(audit_id: int, run: list[dict[str, Any]]) -> None:
     first = run[0] if run else None
     if first is None or not first["all_vouched"]:
         why = ("its rows were not written by the transactions that made their changes "
-               "(opsconsole.audit_log.vouched is false)")
+               "(the audit table's vouched column is false for them)")
     elif not first["consistent"]:
         why = "its rows mix actions, parameters, roles or OS users"
     elif not (first["first_batch"] == 1 and first["rows_in_run"] == first["distinct_batches"]

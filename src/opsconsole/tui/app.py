@@ -33,7 +33,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
-from opsconsole import checks
 from opsconsole.catalog import Catalog
 from opsconsole.checks import CheckResult
 from opsconsole.checks.history import History, history_name, history_path
@@ -44,7 +43,7 @@ from opsconsole.connection.db import ServerInfo
 from opsconsole.tui import keys, palette, refresh
 from opsconsole.tui.context import ConsoleContext
 from opsconsole.tui.dialogs.help import HelpContent, HelpScreen
-from opsconsole.tui.early import monitor_for
+from opsconsole.tui.early import ChecksCall, monitor_for, runner
 from opsconsole.tui.messages import ChecksRefreshed, DatabaseUnavailable, ReloadTables
 from opsconsole.tui.screens.overview import OverviewScreen
 from opsconsole.tui.screens.spec import spec_screen
@@ -313,12 +312,8 @@ class OpsConsoleApp(WorkerFailures, App[int]):
             self.post_message(ChecksRefreshed(generation, results, self.monitor.info,
                                               time.monotonic() - started))
 
-    def _runner(self, only: list[str], previous: dict[str, CheckResult]) -> Any:
-        def call(conn: Any, pool: Any, jobs: int) -> list[CheckResult]:
-            return checks.run_all(conn, self.catalog, only=only, clock=self.clock,
-                                  previous=previous, pool=pool, jobs=jobs)
-
-        return call
+    def _runner(self, only: list[str], previous: dict[str, CheckResult]) -> ChecksCall:
+        return runner(self.catalog, self.clock, only, previous)
 
     @on(ChecksRefreshed)
     def _checks_refreshed(self, message: ChecksRefreshed) -> None:
