@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from opsconsole import sanitize
 from opsconsole.catalog import CheckSpec
@@ -39,6 +39,7 @@ from opsconsole.render.detail import (
 )
 from opsconsole.render.trend import WINDOWS_S, change_text, resample, sparkline, window_label
 from opsconsole.tui.context import ConsoleContext
+from opsconsole.tui.widgets.footer import ConsoleFooter
 
 LABEL_WIDTH = 11
 SPARK_CELLS = 36
@@ -82,7 +83,7 @@ class CheckDetail(ModalScreen[str | None]):
             yield Static(id="detail-top")
             yield Static(id="detail-ran")
             yield Static(id="detail-rest")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         """Draw, then follow the app's results and clock."""

@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from opsconsole import sanitize
 from opsconsole.catalog import ActionRef, TableSpec
@@ -30,6 +30,7 @@ from opsconsole.tui.dialogs.export import ExportDialog
 from opsconsole.tui.dialogs.row import RowDetail
 from opsconsole.tui.keys import action_bindings
 from opsconsole.tui.messages import ReloadTables
+from opsconsole.tui.widgets.footer import ConsoleFooter
 from opsconsole.tui.widgets.header import HeaderBar
 from opsconsole.tui.widgets.inputs import ConsoleInput
 from opsconsole.tui.widgets.line import TextLine
@@ -92,7 +93,7 @@ class BaseScreen(Screen[None]):
         yield from self.compose_body()
         yield ConsoleInput(placeholder="filter rows (enter: keep, esc: clear)", id="filter",
                            compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets."""
