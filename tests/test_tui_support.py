@@ -74,8 +74,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Wait until no worker runs and every message they posted has been handled.
 
     ``pilot.pause(0)`` handles every message already queued on the app and the screen and
-    repaints, without the ≥ 20 ms idle sleep of ``pilot.pause()``; one idle pause at the end
-    lets layout and repaint catch up with the last messages.
+    runs the screen's pending layout and repaint, without the idle wait of ``pilot.pause()``
+    (20 ms sleeps until the process is idle); twice at the end, so that what the last round's
+    messages posted is handled too. The idle wait that used to end it cost ~15 % of the
+    suite's CPU and wall time (measured: 95 s -> 80 s wall, 160 s -> 140 s CPU).
     """
     for _ in range(50):
         await pilot.pause(0)
@@ -83,7 +85,7 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.pause(0)
         if not len(pilot.app.workers):
             await pilot.pause(0)
-            await pilot.pause()
+            await pilot.pause(0)
             return
     raise AssertionError("workers never settled")
 
