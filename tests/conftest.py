@@ -1,10 +1,12 @@
 """Shared fixtures: a real PostgreSQL for every test that touches SQL, and a clean environment.
 
-The server is a session-scoped embedded PostgreSQL (one per xdist worker), or the one in
-``OPSCONSOLE_TEST_DSN`` when set (e.g. the machine's PostgreSQL 15). A template database is
-created and seeded once per session with a fixed seed and a fixed anchor time; each test module
-gets its own clone (``CREATE DATABASE ... TEMPLATE``), so modules cannot disturb one another, and
-tests that write get one of their own. Every clone is dropped when its module or test ends.
+The server is the one in ``OPSCONSOLE_TEST_DSN`` when set (e.g. the machine's PostgreSQL 15),
+else an embedded PostgreSQL: one for the whole run, which the xdist controller starts and the
+workers share (:class:`SharedServer`), or, in a run without workers, one of the process's own.
+A template database is created and seeded once per run with a fixed seed and a fixed anchor
+time; each test module gets its own clone (``CREATE DATABASE ... TEMPLATE``), so modules cannot
+disturb one another, and tests that write get one of their own. Every clone is dropped when its
+module or test ends. Tests that stop, restart or reconfigure a server use :func:`own_server`.
 
 Every test runs in an isolated environment (:func:`isolated_environment`): no ``OPSCONSOLE_*``,
 ``DATABASE_URL``, ``STAGING_*`` or libpq ``PG*`` variable of the developer's shell leaks in, the
@@ -19,11 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import pickle
 import shutil
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -182,12 +187,17 @@ class PgServer:
 
     Attributes:
         admin_dsn: DSN of a maintenance database with CREATEDB rights.
-        embedded: the EmbeddedServer, or None when OPSCONSOLE_TEST_DSN is used.
+        embedded: the EmbeddedServer when this process owns it (it may stop, restart and
+            reconfigure it), else None (OPSCONSOLE_TEST_DSN, or the server the xdist workers
+            share).
+        disposable: the suite's own server (no fsync): clones copy files (STRATEGY FILE_COPY).
     """
 
-    def __init__(self, admin_dsn: str, embedded_server: embedded.EmbeddedServer | None) -> None:
+    def __init__(self, admin_dsn: str, embedded_server: embedded.EmbeddedServer | None,
+                 *, disposable: bool | None = None) -> None:
         self.admin_dsn = admin_dsn
         self.embedded = embedded_server
+        self.disposable = embedded_server is not None if disposable is None else disposable
         self.created: list[str] = []
 
     def dsn_for(self, dbname: str) -> str:
@@ -205,7 +215,7 @@ class PgServer:
                 stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                     sql.Identifier(name), sql.Identifier(template)
                 )
-                if self.embedded is not None:  # no fsync: copying the files beats WAL-logging
+                if self.disposable:  # no fsync: copying the files beats WAL-logging
                     stmt += sql.SQL(" STRATEGY FILE_COPY")  # every page (0.17 s vs 0.24 s)
             conn.execute(stmt)
         self.created.append(name)
@@ -238,53 +248,184 @@ class PgServer:
             self.drop_database(name)
 
 
+def _start_embedded() -> embedded.EmbeddedServer:
+    """A new embedded server made disposable (no fsync), its temporary data folder in memory
+    (``/dev/shm``) when that is a writable folder with room to spare, else in the usual
+    temporary folder."""
+    memory = (_MEMORY_DIR.is_dir() and os.access(_MEMORY_DIR, os.W_OK)
+              and shutil.disk_usage(_MEMORY_DIR).free > _MEMORY_NEEDED)
+    emb = embedded.start(temp_dir=_MEMORY_DIR if memory else None)
+    with psycopg.connect(emb.dsn, autocommit=True) as conn:
+        for name, value in _DISPOSABLE:
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                sql.Identifier(name), sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
+    return emb
+
+
+def _stop_embedded(emb: embedded.EmbeddedServer) -> None:
+    emb.stop()
+    with contextlib.suppress(OSError):
+        emb.data_dir.parent.rmdir()  # the mkdtemp folder around data/, now empty
+
+
+def _seed_template(server: PgServer) -> str:
+    """Create the seeded template on ``server``; returns its name (see :func:`template_db`)."""
+    name = server.create_database("opsconsole_tmpl")
+    dsn = server.dsn_for(name)
+    setup.init_schema(dsn)
+    setup.seed(dsn, scale=SCALE, seed_value=SEED, anchor=ANCHOR)
+    return name
+
+
+def _build_drift(server: PgServer, template: str) -> str:
+    """Create the drifted template on ``server``; returns its name (see :func:`drift_template`)."""
+    name = server.create_database("opsconsole_drift_tmpl", template=template)
+    with psycopg.connect(server.dsn_for(name)) as conn:  # one transaction
+        conn.execute(DRIFT_SQL.read_text(encoding="utf-8").encode())
+        conn.execute(_CREATE_READER.encode())
+        conn.execute(_GRANT_READER.encode())
+    with psycopg.connect(server.dsn_for(name), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    return name
+
+
+# -- one server for all xdist workers --------------------------------------------------------
+# Each worker used to start its own server and seed its own templates (~3.5 s of CPU each, all
+# of them at once at the start). Under xdist the controller starts one embedded server in a
+# thread as soon as pytest is configured, while the workers start and collect, seeds the two
+# templates on it, and writes their names to a file the workers wait for (their first test that
+# needs a database). Tests that stop or reconfigure a server use :func:`own_server` instead.
+
+_SHARED_ENV = "OPSCONSOLE_TEST_SHARED_SERVER"  # JSON {"ready": path}, set for the workers
+_SHARED = os.environ.get(_SHARED_ENV)  # read before any test's environment is isolated
+_SHARED_WAIT_S = 300.0
+
+
+class SharedServer:
+    """The xdist controller's embedded server, started and seeded in a background thread.
+
+    ``ready`` (Path) receives ``{"dsn", "template", "drift"}`` or ``{"error"}`` as JSON once the
+    thread is done; :meth:`close` stops the server.
+    """
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="opsconsole-tests-"))
+        self.ready = self.folder / "ready.json"
+        self.emb: embedded.EmbeddedServer | None = None
+        self.thread = threading.Thread(target=self._run, name="shared-server", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.emb = _start_embedded()
+            server = PgServer(self.emb.dsn, self.emb)
+            template = _seed_template(server)
+            info = {"dsn": self.emb.dsn, "template": template,
+                    "drift": _build_drift(server, template)}
+        except Exception as exc:  # every worker's first database test says it
+            info = {"error": f"the shared test server did not start: {type(exc).__name__}: {exc}"}
+        scratch = self.ready.with_suffix(".tmp")
+        scratch.write_text(json.dumps(info))
+        scratch.replace(self.ready)
+
+    def close(self) -> None:
+        """Wait for the thread, stop the server, remove the folder."""
+        self.thread.join()
+        if self.emb is not None:
+            _stop_embedded(self.emb)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_SHARED_KEY = pytest.StashKey[SharedServer]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the xdist controller of a run on the embedded server: start the shared server."""
+    distributed = (getattr(config.option, "dist", "no") != "no"
+                   and not config.getoption("collectonly")
+                   and not hasattr(config, "workerinput"))
+    if TEST_DSN or not distributed:
+        return
+    shared = SharedServer()
+    config.stash[_SHARED_KEY] = shared
+    os.environ[_SHARED_ENV] = json.dumps({"ready": str(shared.ready)})
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the shared server (the controller), once the workers are done."""
+    shared = config.stash.get(_SHARED_KEY, None)
+    if shared is not None:
+        os.environ.pop(_SHARED_ENV, None)
+        shared.close()
+
+
+def _shared_info() -> dict[str, str]:
+    """The shared server's DSN and template names, waiting for the controller to seed them."""
+    assert _SHARED is not None
+    ready = Path(json.loads(_SHARED)["ready"])
+    deadline = time.monotonic() + _SHARED_WAIT_S
+    while not ready.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the shared test server was not ready after {_SHARED_WAIT_S} s")
+        time.sleep(0.05)
+    info: dict[str, str] = json.loads(ready.read_text())
+    if "error" in info:
+        raise RuntimeError(info["error"])
+    return info
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    """The session's PostgreSQL server (embedded unless OPSCONSOLE_TEST_DSN is set)."""
+    """The session's PostgreSQL server: OPSCONSOLE_TEST_DSN's, else the embedded server the
+    xdist workers share, else (one process) an embedded server of this process's own."""
     if TEST_DSN:
         server = PgServer(TEST_DSN, None)
+    elif _SHARED:
+        server = PgServer(_shared_info()["dsn"], None, disposable=True)
+    else:
+        emb = _start_embedded()
         try:
-            yield server
+            yield PgServer(emb.dsn, emb)
         finally:
-            server.drop_all()
+            _stop_embedded(emb)
+        return
+    try:
+        yield server
+    finally:
+        server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def own_server(pg_server: PgServer) -> Iterator[PgServer]:
+    """A server this process may stop, restart and reconfigure (its pg_hba.conf): the session's
+    embedded server when this process owns it, else a second embedded server of its own
+    (started on first use; the workers share the session's). ``embedded`` is None on
+    OPSCONSOLE_TEST_DSN: the tests that need it skip."""
+    if pg_server.embedded is not None or TEST_DSN:
+        yield pg_server
         return
     emb = _start_embedded()
     try:
-        with psycopg.connect(emb.dsn, autocommit=True) as conn:
-            for name, value in _DISPOSABLE:
-                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
-                    sql.Identifier(name), sql.Literal(value)))
-            conn.execute("SELECT pg_reload_conf()")
         yield PgServer(emb.dsn, emb)
     finally:
-        emb.stop()
-        with contextlib.suppress(OSError):
-            emb.data_dir.parent.rmdir()  # the mkdtemp folder around data/, now empty
-
-
-def _start_embedded() -> embedded.EmbeddedServer:
-    """The embedded server, its temporary data folder in memory (``/dev/shm``) when that is a
-    writable folder with room to spare, else in the usual temporary folder."""
-    memory = (_MEMORY_DIR.is_dir() and os.access(_MEMORY_DIR, os.W_OK)
-              and shutil.disk_usage(_MEMORY_DIR).free > _MEMORY_NEEDED)
-    if not memory:
-        return embedded.start()
-    saved = tempfile.tempdir
-    tempfile.tempdir = str(_MEMORY_DIR)
-    try:
-        return embedded.start()
-    finally:
-        tempfile.tempdir = saved
+        _stop_embedded(emb)
 
 
 @pytest.fixture(scope="session")
 def template_db(pg_server: PgServer) -> str:
     """Name of a database holding the demo schema seeded at scale 1, seed 42, anchor ANCHOR."""
-    name = pg_server.create_database("opsconsole_tmpl")
-    dsn = pg_server.dsn_for(name)
-    setup.init_schema(dsn)
-    setup.seed(dsn, scale=SCALE, seed_value=SEED, anchor=ANCHOR)
-    return name
+    if _SHARED and not TEST_DSN:
+        return _shared_info()["template"]
+    return _seed_template(pg_server)
+
+
+@pytest.fixture(scope="session")
+def own_template(own_server: PgServer, pg_server: PgServer, template_db: str) -> str:
+    """Name of the seeded template (as :func:`template_db`) on :func:`own_server`."""
+    if own_server is pg_server:
+        return template_db
+    return _seed_template(own_server)
 
 
 @pytest.fixture(scope="module")
@@ -329,14 +470,9 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public, communication, core, auth, opsconso
 def drift_template(pg_server: PgServer, template_db: str) -> str:
     """Name of a database: the seeded template changed as tests/drift/drift.sql says (D1-D11),
     analysed (pg_stats), with SELECT granted to the non-owner role DRIFT_READER."""
-    name = pg_server.create_database("opsconsole_drift_tmpl", template=template_db)
-    with psycopg.connect(pg_server.dsn_for(name)) as conn:  # one transaction
-        conn.execute(DRIFT_SQL.read_text(encoding="utf-8").encode())
-        conn.execute(_CREATE_READER.encode())
-        conn.execute(_GRANT_READER.encode())
-    with psycopg.connect(pg_server.dsn_for(name), autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE)")
-    return name
+    if _SHARED and not TEST_DSN:
+        return _shared_info()["drift"]
+    return _build_drift(pg_server, template_db)
 
 
 @pytest.fixture(scope="module")
@@ -365,6 +501,15 @@ def as_role(dsn: str, role: str) -> str:
 def audit_file(isolated_environment: Path) -> Path:
     """The local audit file of the test (under its ``tmp_path``; ``OPSCONSOLE_AUDIT_FILE``)."""
     return isolated_environment
+
+
+@pytest.fixture
+def own_planted(own_server: PgServer, own_template: str) -> Iterator[tuple[str, dict[str, int]]]:
+    """As :func:`planted`, on :func:`own_server` (for a test that stops the server)."""
+    from tests.test_actions_support import plant
+
+    with own_server.database("opsconsole_w", own_template) as dsn:
+        yield dsn, plant(dsn)
 
 
 @pytest.fixture

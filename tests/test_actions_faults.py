@@ -108,7 +108,9 @@ def test_two_consoles_start_the_same_action_one_applies_one_is_refused(
 
 
 @pytest.fixture
-def restart(pg_server: PgServer) -> Iterator[PgServer]:
+def restart(own_server: PgServer) -> Iterator[PgServer]:
+    """The server of this process's own (conftest.own_server), running again afterwards."""
+    pg_server = own_server
     if pg_server.embedded is None:
         pytest.skip("stops the server: only on the embedded server (OPSCONSOLE_TEST_DSN is set)")
     try:
@@ -119,9 +121,9 @@ def restart(pg_server: PgServer) -> Iterator[PgServer]:
 
 @pytest.mark.slow
 def test_server_stopped_mid_backfill_reports_exactly_what_committed(
-    planted: tuple[str, dict[str, int]], audit_file: Path, restart: PgServer
+    restart: PgServer, own_planted: tuple[str, dict[str, int]], audit_file: Path
 ) -> None:
-    dsn, _ = planted
+    dsn, _ = own_planted
     assert restart.embedded is not None
     ctx = make_ctx(dsn, audit_file)
     before = user_ids(dsn)

@@ -82,8 +82,9 @@ def test_role_without_privileges(pg_server: PgServer, empty_dsn: str,
     assert "connect as the database owner" in err
 
 
-def test_wrong_password_is_not_echoed(pg_server: PgServer,
+def test_wrong_password_is_not_echoed(own_server: PgServer,
                                       capsys: pytest.CaptureFixture[str]) -> None:
+    pg_server = own_server  # its pg_hba.conf is this process's to change
     emb = pg_server.embedded
     if emb is None:
         pytest.skip("needs the embedded server (its pg_hba.conf is ours to change)")

