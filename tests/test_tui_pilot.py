@@ -113,7 +113,7 @@ def test_overview_arrows_highlight_a_check_enter_g_opens_its_screen_and_escape_r
         target = next(i for i, r in enumerate(shown) if r.screen != worst.screen)
         await pilot.press("down", *["j"] * target)
         assert view.cursor == target
-        assert "reverse" in str(view.table().rows[target].style)  # type: ignore[attr-defined]
+        assert "reverse" in str(view.render().rows[target].style)  # type: ignore[attr-defined]
         await pilot.press("up", "down")
         assert view.cursor == target
         await pilot.press("enter", "o")

@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.console import RenderableType
-from rich.segment import Segment, Segments
+from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -53,9 +53,6 @@ class ChecksView(Widget):
         self._note: Text | None = None
         self._key: tuple[Any, ...] | None = None
         self._drawn: list[list[tuple[str, Style | None]]] | None = None  # as last painted
-        # The segments of the table as last compared, with the width and state they are for:
-        # Textual draws them instead of laying out the table a second time.
-        self._segments: tuple[int, tuple[Any, ...], list[Segment]] | None = None
         # The highlight follows a check, not a row: a refresh that reorders the list (worst
         # first) must not move it onto another check under the engineer's eyes.
         self._cursor_id: str | None = None
@@ -136,8 +133,7 @@ class ChecksView(Widget):
         rows = tuple(self._rows())
         wide = self.size.width >= WIDE
         sparks = any(row[4] for row in rows)
-        errors = tuple(bool(r.error) for r in self._results)  # a dim summary
-        key = (wide, rows, note.plain if note else None, self._cursor_id, sparks, errors)
+        key = (wide, rows, note.plain if note else None, self._cursor_id, sparks)
         if key == self._key:
             return
         old, self._key = self._key, key
@@ -165,13 +161,12 @@ class ChecksView(Widget):
     def _cells(self) -> list[list[tuple[str, Style | None]]] | None:
         """What :meth:`render` draws at the current width, cell by cell: (character, style) per
         cell of each line, rendered the way Textual renders it (its console and options); None
-        before the widget has a size. Keeps the segments for :meth:`render`."""
+        before the widget has a size."""
         width = self.size.width
-        if width <= 0 or not self.is_attached or self._key is None:
+        if width <= 0 or not self.is_attached:
             return None
         options = self.app.console_options.update(highlight=False, width=width, height=None)
-        segments = list(self.app.console.render(self.table(), options))
-        self._segments = (width, self._key, segments)
+        segments = self.app.console.render(self.render(), options)
         out: list[list[tuple[str, Style | None]]] = []
         for line in Segment.split_and_crop_lines(segments, width, include_new_lines=False,
                                                  pad=True):
@@ -215,14 +210,6 @@ class ChecksView(Widget):
         return self._keys.get(screen_id, " ")
 
     def render(self) -> RenderableType:
-        """The check list: the segments :meth:`_repaint` rendered to compare (the table is laid
-        out once per change, not once more to draw), else the table itself."""
-        kept = self._segments
-        if kept is not None and kept[0] == self.size.width and kept[1] == self._key:
-            return Segments(kept[2])
-        return self.table()
-
-    def table(self) -> RenderableType:
         """A rich Table sized to the widget (every cell is Text: no markup)."""
         wide = self.size.width >= WIDE
         table = Table.grid(padding=(0, 1), expand=True)
