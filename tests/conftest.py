@@ -20,6 +20,8 @@ rows and helpers are in ``tests/test_actions_support.py``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -28,7 +30,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -293,45 +294,70 @@ def _build_drift(server: PgServer, template: str) -> str:
 # -- one server for all xdist workers --------------------------------------------------------
 # Each worker used to start its own server and seed its own templates (~3.5 s of CPU each, all
 # of them at once at the start). Under xdist the controller starts one embedded server in a
-# thread as soon as pytest is configured, while the workers start and collect, seeds the two
-# templates on it, and writes their names to a file the workers wait for (their first test that
-# needs a database). Tests that stop or reconfigure a server use :func:`own_server` instead.
+# thread as soon as pytest is configured, while the workers start and collect, and seeds the
+# two templates on it. It holds an exclusive lock on a file until their names are written; a
+# worker's first test that needs a database blocks on a shared lock of that file, then reads
+# them. Tests that stop or reconfigure a server use :func:`own_server` instead.
 
-_SHARED_ENV = "OPSCONSOLE_TEST_SHARED_SERVER"  # JSON {"ready": path}, set for the workers
-_SHARED = os.environ.get(_SHARED_ENV)  # read before any test's environment is isolated
-_SHARED_WAIT_S = 300.0
+_SHARED_ENV = "OPSCONSOLE_TEST_SHARED_SERVER"  # the shared folder, set for the workers
+# Read before any test's environment is isolated; OPSCONSOLE_TEST_DSN's server comes first.
+_SHARED = None if TEST_DSN else os.environ.get(_SHARED_ENV)
+
+
+class _Cancelled(Exception):
+    """The run ended before the shared server was needed."""
 
 
 class SharedServer:
     """The xdist controller's embedded server, started and seeded in a background thread.
 
-    ``ready`` (Path) receives ``{"dsn", "template", "drift"}`` or ``{"error"}`` as JSON once the
-    thread is done; :meth:`close` stops the server.
+    ``folder`` (Path) holds ``lock``, locked exclusively until ``ready.json`` holds
+    ``{"dsn", "template", "drift"}`` or ``{"error"}``; :meth:`close` stops the server.
     """
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="opsconsole-tests-"))
-        self.ready = self.folder / "ready.json"
         self.emb: embedded.EmbeddedServer | None = None
+        self._cancelled = threading.Event()
+        self._lock = (self.folder / "lock").open("w")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)  # before any worker can ask
         self.thread = threading.Thread(target=self._run, name="shared-server", daemon=True)
         self.thread.start()
+
+    def _step(self) -> None:
+        if self._cancelled.is_set():
+            raise _Cancelled
 
     def _run(self) -> None:
         try:
             self.emb = _start_embedded()
             server = PgServer(self.emb.dsn, self.emb)
+            self._step()
             template = _seed_template(server)
+            self._step()
             info = {"dsn": self.emb.dsn, "template": template,
                     "drift": _build_drift(server, template)}
         except Exception as exc:  # every worker's first database test says it
             info = {"error": f"the shared test server did not start: {type(exc).__name__}: {exc}"}
-        scratch = self.ready.with_suffix(".tmp")
+        scratch = self.folder / "ready.tmp"
         scratch.write_text(json.dumps(info))
-        scratch.replace(self.ready)
+        scratch.replace(self.folder / "ready.json")
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        """Wait for the thread, stop the server, remove the folder."""
+        """Stop the server and remove the folder. Still seeding means no test needed it (the
+        workers are done): the seed's sessions are ended instead of awaited."""
+        if self.thread.is_alive():
+            self._cancelled.set()
+            emb = self.emb
+            if emb is not None:
+                with contextlib.suppress(psycopg.Error), \
+                        psycopg.connect(emb.dsn, autocommit=True) as conn:
+                    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                 " WHERE backend_type = 'client backend'"
+                                 " AND pid <> pg_backend_pid()")
         self.thread.join()
+        self._lock.close()
         if self.emb is not None:
             _stop_embedded(self.emb)
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -349,7 +375,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     shared = SharedServer()
     config.stash[_SHARED_KEY] = shared
-    os.environ[_SHARED_ENV] = json.dumps({"ready": str(shared.ready)})
+    os.environ[_SHARED_ENV] = str(shared.folder)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -360,16 +386,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shared.close()
 
 
+@functools.cache
 def _shared_info() -> dict[str, str]:
-    """The shared server's DSN and template names, waiting for the controller to seed them."""
+    """The shared server's DSN and template names, once the controller has seeded them (blocks
+    on the lock it holds until then)."""
     assert _SHARED is not None
-    ready = Path(json.loads(_SHARED)["ready"])
-    deadline = time.monotonic() + _SHARED_WAIT_S
-    while not ready.exists():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the shared test server was not ready after {_SHARED_WAIT_S} s")
-        time.sleep(0.05)
-    info: dict[str, str] = json.loads(ready.read_text())
+    folder = Path(_SHARED)
+    with (folder / "lock").open() as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            info: dict[str, str] = json.loads((folder / "ready.json").read_text())
+        except OSError:
+            info = {"error": "the pytest controller ended before the shared test server was "
+                             "ready: run the tests again"}
     if "error" in info:
         raise RuntimeError(info["error"])
     return info
@@ -415,7 +444,7 @@ def own_server(pg_server: PgServer) -> Iterator[PgServer]:
 @pytest.fixture(scope="session")
 def template_db(pg_server: PgServer) -> str:
     """Name of a database holding the demo schema seeded at scale 1, seed 42, anchor ANCHOR."""
-    if _SHARED and not TEST_DSN:
+    if _SHARED:
         return _shared_info()["template"]
     return _seed_template(pg_server)
 
@@ -470,7 +499,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public, communication, core, auth, opsconso
 def drift_template(pg_server: PgServer, template_db: str) -> str:
     """Name of a database: the seeded template changed as tests/drift/drift.sql says (D1-D11),
     analysed (pg_stats), with SELECT granted to the non-owner role DRIFT_READER."""
-    if _SHARED and not TEST_DSN:
+    if _SHARED:
         return _shared_info()["drift"]
     return _build_drift(pg_server, template_db)
 

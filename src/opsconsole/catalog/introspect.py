@@ -164,8 +164,8 @@ def relation_names(sql_text: str) -> list[str]:
     Aliased column references (``j.status``) match too; callers keep the names that resolve to
     a relation in the database (:func:`row_security` does).
 
-    >>> relation_names("SELECT j.id FROM public.sms_outbound_jobs j WHERE j.note = 'a.b'")
-    ['j.id', 'public.sms_outbound_jobs', 'j.note']
+    >>> relation_names("SELECT j.id FROM public.t j WHERE j.note = 'a.b'")
+    ['j.id', 'public.t', 'j.note']
     """
     text = _LITERALS.sub(" ", sql_text)
     found: list[str] = []
@@ -204,7 +204,7 @@ class RowSecurity:
         return self.enabled and not self.bypassed
 
     def reason(self) -> str:
-        """One line, e.g. "row-level security on public.messages filters what role ops sees
+        """One line, e.g. "row-level security on public.t filters what role ops sees
         (2 policies)"."""
         return (f"row-level security on {self.relation} filters what role {self.role} sees "
                 f"({self.policies} policies)")

@@ -170,7 +170,7 @@ class StatementUse:
             (``public.event_guests``, ``trigger_backfill_deliveries_on_guest_link``), filled
             with psycopg.sql.Identifier before the server sees it (tuple[str, ...]).
         values: the literal values the statement filters on or writes, per column
-            (``"public.sms_outbound_jobs.status" -> ("failed", "pending")``), to be checked
+            (``"public.t.status" -> ("failed", "pending")``), to be checked
             against what the column can hold (dict[str, tuple[str, ...]]).
     """
 

@@ -42,7 +42,7 @@ def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
 
 def suggestion(failure: Failure, sql_text: str, schema: SchemaInfo) -> str | None:
     """What the database has instead of the name a failure says is missing (one phrase, e.g.
-    "public.sms_outbound_jobs has error_message"), or None when nothing is close.
+    "public.t has error_message"), or None when nothing is close.
 
     Args:
         failure: the server's refusal of a statement.
